@@ -1,0 +1,27 @@
+// Trace: an optional per-packet hook each layer calls at its decision points
+// (the demo prints it; a pcap tap can record it). Off by default: a null
+// function pointer test per call site, nothing else.
+#pragma once
+
+#include <string_view>
+
+#include "core/packet.h"
+
+namespace inlet {
+
+enum class TracePoint : uint8_t { kLinkIn, kArp, kIpIn, kIcmp, kUdp, kTransportIn, kIpOut, kLinkOut, kDrop };
+
+std::string_view trace_point_name(TracePoint p);
+
+struct Trace {
+  using Fn = void (*)(void* user, TracePoint point, const Packet& packet, std::string_view note);
+  Fn fn = nullptr;
+  void* user = nullptr;
+
+  void operator()(TracePoint point, const Packet& packet, std::string_view note) const {
+    if (fn != nullptr) [[unlikely]] fn(user, point, packet, note);
+  }
+  bool enabled() const { return fn != nullptr; }
+};
+
+}  // namespace inlet

@@ -1,0 +1,158 @@
+#include "ports/sim/sim_port.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace inlet::sim {
+
+SimPort::SimPort(SimPortConfig config) : config_(std::move(config)) {
+  rx_ring_.resize(config_.rx_ring_size);
+  tx_ring_.resize(config_.tx_ring_size);
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+SimPort::~SimPort() {
+  detach();
+  if (event_fd_ >= 0) close(event_fd_);
+}
+
+void SimPort::attach(BufferPool& pool) {
+  detach();
+  pool_ = &pool;
+  // Hand every RX descriptor to the NIC with an empty buffer, as a driver's
+  // ring refill does at open.
+  for (Descriptor& d : rx_ring_) {
+    PacketRef p = pool_->alloc();
+    d.buffer = p.release();  // may be null when the pool is tiny: refilled later
+    d.ready = false;
+    d.length = 0;
+  }
+  rx_hw_next_ = rx_driver_next_ = 0;
+  tx_driver_next_ = tx_hw_next_ = 0;
+}
+
+void SimPort::detach() {
+  if (pool_ == nullptr) return;
+  for (Descriptor* ring : {rx_ring_.data(), tx_ring_.data()}) {
+    const size_t n = ring == rx_ring_.data() ? rx_ring_.size() : tx_ring_.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (ring[i].buffer != nullptr) PacketRef(ring[i].buffer).reset();
+      ring[i] = Descriptor{};
+    }
+  }
+  pool_ = nullptr;
+}
+
+bool SimPort::wire_receive(std::span<const uint8_t> frame) {
+  if (pool_ == nullptr) return false;
+  Descriptor& d = rx_ring_[rx_hw_next_];
+  if (d.ready || d.buffer == nullptr) {
+    ++stats_.rx_missed_errors;  // the driver has not cleaned / refilled it yet
+    return false;
+  }
+  Packet& p = *d.buffer;
+  if (frame.size() > config_.max_frame || frame.size() > p.end - pool_->headroom()) {
+    ++stats_.rx_over_errors;
+    return false;
+  }
+  std::memcpy(p.head + pool_->headroom(), frame.data(), frame.size());
+  d.length = static_cast<uint32_t>(frame.size());
+  d.ready = true;  // ownership passes to the driver
+  rx_hw_next_ = (rx_hw_next_ + 1) % rx_ring_.size();
+  ++stats_.rx_frames;
+  if (irq_enabled_) {
+    ++stats_.interrupts;
+    irq_enabled_ = false;  // the handler masks it anyway; avoid an interrupt storm
+    if (event_fd_ >= 0) {
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = write(event_fd_, &one, sizeof one);
+    }
+    raise_interrupt();
+  }
+  return true;
+}
+
+void SimPort::set_interrupt_enabled(bool enabled) {
+  // Re-arming acknowledges the previous interrupt: clear the eventfd once per
+  // dry cycle rather than once per burst.
+  if (enabled && !irq_enabled_) drain_interrupt_fd();
+  irq_enabled_ = enabled;
+}
+
+bool SimPort::rx_pending() const { return !rx_ring_.empty() && rx_ring_[rx_driver_next_].ready; }
+
+size_t SimPort::rx_burst(std::span<PacketRef> out) {
+  size_t n = 0;
+  while (n < out.size()) {
+    Descriptor& d = rx_ring_[rx_driver_next_];
+    if (!d.ready) break;
+    // Refill first: a driver that cannot refill drops the frame and gives the
+    // same buffer back to the NIC, so the ring never runs empty.
+    PacketRef fresh = pool_->alloc();
+    if (!fresh) {
+      ++stats_.rx_nobuf;
+      if (Counters* c = pool_->counters()) c->drop(DropReason::kPoolExhausted);
+    } else {
+      Packet* p = d.buffer;
+      p->reset(pool_->headroom());
+      p->tail = p->data + d.length;
+      out[n++] = PacketRef(p);
+      d.buffer = fresh.release();
+    }
+    d.ready = false;
+    d.length = 0;
+    rx_driver_next_ = (rx_driver_next_ + 1) % rx_ring_.size();
+  }
+  return n;
+}
+
+size_t SimPort::tx_burst(std::span<PacketRef> frames) {
+  size_t n = 0;
+  for (; n < frames.size(); ++n) {
+    Descriptor& d = tx_ring_[tx_driver_next_];
+    if (d.buffer != nullptr) {  // not yet completed by the NIC
+      ++stats_.tx_ring_full;
+      break;
+    }
+    d.length = frames[n]->length();
+    d.buffer = frames[n].release();
+    d.ready = true;
+    tx_driver_next_ = (tx_driver_next_ + 1) % tx_ring_.size();
+  }
+  return n;
+}
+
+size_t SimPort::wire_collect(absl::FunctionRef<void(std::span<const uint8_t>)> sink) {
+  size_t n = 0;
+  for (;;) {
+    Descriptor& d = tx_ring_[tx_hw_next_];
+    if (!d.ready) break;
+    sink(std::span<const uint8_t>(d.buffer->data_ptr(), d.length));
+    PacketRef(d.buffer).reset();  // transmit completion frees the buffer
+    d = Descriptor{};
+    tx_hw_next_ = (tx_hw_next_ + 1) % tx_ring_.size();
+    ++stats_.tx_frames;
+    ++n;
+  }
+  return n;
+}
+
+std::vector<std::vector<uint8_t>> SimPort::wire_collect_all() {
+  std::vector<std::vector<uint8_t>> frames;
+  wire_collect([&](std::span<const uint8_t> f) { frames.emplace_back(f.begin(), f.end()); });
+  return frames;
+}
+
+size_t SimPort::wire_pump() {
+  if (peer_ == nullptr) return 0;
+  return wire_collect([&](std::span<const uint8_t> f) { peer_->wire_receive(f); });
+}
+
+void SimPort::drain_interrupt_fd() {
+  uint64_t v;
+  if (event_fd_ >= 0) [[maybe_unused]] ssize_t n = read(event_fd_, &v, sizeof v);
+}
+
+}  // namespace inlet::sim

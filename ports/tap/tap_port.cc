@@ -1,0 +1,101 @@
+#include "ports/tap/tap_port.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace inlet::tap {
+
+absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& ifname, bool bring_up) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
+    return absl::InvalidArgumentError(absl::StrCat("bad interface name '", ifname, "'"));
+  }
+  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("open /dev/net/tun: ", strerror(errno), " (needs CAP_NET_ADMIN)"));
+  }
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("TUNSETIFF ", ifname, ": ", strerror(err)));
+  }
+  if (bring_up) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0) {
+      ifreq up{};
+      memcpy(up.ifr_name, ifname.data(), ifname.size());
+      if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
+        up.ifr_flags |= IFF_UP;
+        ioctl(s, SIOCSIFFLAGS, &up);
+      }
+      close(s);
+    }
+  }
+  return std::unique_ptr<TapPort>(new TapPort(fd, ifname));
+}
+
+TapPort::~TapPort() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool TapPort::rx_pending() const {
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+size_t TapPort::rx_burst(std::span<PacketRef> out) {
+  if (pool_ == nullptr) return 0;
+  size_t n = 0;
+  while (n < out.size()) {
+    PacketRef p = pool_->alloc();
+    if (!p) {
+      // Leave the frame in the kernel's queue: it is the ring, and we are out
+      // of descriptors. The drop (if any) happens in the kernel's tx queue.
+      ++stats_.rx_nobuf;
+      if (Counters* c = pool_->counters()) c->add(Counter::rx_nobuf);
+      break;
+    }
+    ssize_t got = ::read(fd_, p->data_ptr(), p->tailroom());
+    if (got < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ++stats_.rx_errors;
+      break;
+    }
+    if (got == 0) break;
+    p->tail += static_cast<uint32_t>(got);
+    ++stats_.rx_frames;
+    out[n++] = std::move(p);
+  }
+  return n;
+}
+
+size_t TapPort::tx_burst(std::span<PacketRef> frames) {
+  size_t n = 0;
+  for (; n < frames.size(); ++n) {
+    ssize_t w = ::write(fd_, frames[n]->data_ptr(), frames[n]->length());
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ++stats_.tx_busy;
+      break;
+    }
+    if (w < 0) {
+      ++stats_.tx_errors;
+    } else {
+      ++stats_.tx_frames;
+    }
+    frames[n].reset();
+  }
+  return n;
+}
+
+}  // namespace inlet::tap

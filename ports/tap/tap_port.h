@@ -1,0 +1,56 @@
+// TapPort: a Linux TAP device (IFF_TAP | IFF_NO_PI) as a port queue. Opens an
+// existing TAP by name or creates it, non-blocking; rx_burst reads up to the
+// poll weight frames into pool buffers, tx_burst writes one frame per call.
+// The fd is the "interrupt": the application waits for it to become readable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/buffer_pool.h"
+#include "core/port.h"
+
+namespace inlet::tap {
+
+struct TapPortStats {
+  uint64_t rx_frames = 0;
+  uint64_t rx_errors = 0;     // read() failures other than EAGAIN
+  uint64_t rx_nobuf = 0;      // no pool buffer: the frame stays in the kernel queue
+  uint64_t tx_frames = 0;
+  uint64_t tx_errors = 0;     // write() failures (frame dropped)
+  uint64_t tx_busy = 0;       // EAGAIN on write: the frame stays with the stack
+};
+
+class TapPort final : public PortQueue {
+ public:
+  // Attaches to TAP `ifname`, creating it when missing (needs CAP_NET_ADMIN).
+  // `bring_up` sets the kernel side administratively up.
+  static absl::StatusOr<std::unique_ptr<TapPort>> open(const std::string& ifname,
+                                                       bool bring_up = true);
+  ~TapPort() override;
+
+  void attach(BufferPool& pool) override { pool_ = &pool; }
+  void detach() override { pool_ = nullptr; }
+  size_t rx_burst(std::span<PacketRef> out) override;
+  size_t tx_burst(std::span<PacketRef> frames) override;
+  // The fd is level-triggered; masking is the application not waiting on it.
+  void set_interrupt_enabled(bool enabled) override { irq_enabled_ = enabled; }
+  bool rx_pending() const override;
+  int interrupt_fd() const override { return fd_; }
+  std::string_view name() const override { return ifname_; }
+
+  const TapPortStats& stats() const { return stats_; }
+  bool interrupt_enabled() const { return irq_enabled_; }
+
+ private:
+  TapPort(int fd, std::string ifname) : fd_(fd), ifname_(std::move(ifname)) {}
+
+  int fd_;
+  std::string ifname_;
+  BufferPool* pool_ = nullptr;
+  bool irq_enabled_ = true;
+  TapPortStats stats_;
+};
+
+}  // namespace inlet::tap
