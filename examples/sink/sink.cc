@@ -1,0 +1,185 @@
+// inlet-sink: the stack on a Linux TAP device. Answers ARP and ping, counts
+// what arrives on each --udp port, and prints per-port lines, counters (nstat
+// format) and the pool line at exit (SIGINT/SIGTERM or after --seconds).
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/stack.h"
+#include "ports/pcap/pcap_tap.h"
+#include "ports/tap/tap_port.h"
+
+namespace {
+
+volatile bool g_stop = false;
+volatile bool g_dump = false;
+
+void on_signal(int sig) {
+  if (sig == SIGUSR1) {
+    g_dump = true;
+  } else {
+    g_stop = true;
+  }
+}
+
+[[noreturn]] void usage(const char* msg) {
+  if (msg != nullptr) std::fprintf(stderr, "inlet-sink: %s\n", msg);
+  std::fprintf(stderr,
+               "usage: inlet-sink --tap IFNAME --addr A.B.C.D/P [--gateway IP] [--udp PORT]...\n"
+               "                  [--seconds S] [--sysctl key=value]... [--pcap FILE]\n"
+               "                  [--mac MAC] [--mtu N]\n");
+  std::exit(2);
+}
+
+bool parse_prefix(const std::string& text, inlet::link::InterfaceAddress* out) {
+  size_t slash = text.find('/');
+  auto ip = inlet::wire::Ipv4Address::parse(text.substr(0, slash));
+  if (!ip) return false;
+  int len = 32;
+  if (slash != std::string::npos) {
+    char* end = nullptr;
+    len = static_cast<int>(std::strtol(text.c_str() + slash + 1, &end, 10));
+    if (*end != '\0' || len < 0 || len > 32) return false;
+  }
+  *out = {*ip, static_cast<uint8_t>(len)};
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string tap_name, pcap_path;
+  std::vector<inlet::link::InterfaceAddress> addrs;
+  std::vector<uint16_t> udp_ports;
+  std::vector<inlet::wire::Ipv4Address> gateways;
+  double seconds = 0;
+  uint32_t mtu = 1500;
+  inlet::wire::MacAddress mac;
+  inlet::Tunables tunables;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value after " + a).c_str());
+      return argv[++i];
+    };
+    if (a == "--tap") {
+      tap_name = value();
+    } else if (a == "--addr") {
+      inlet::link::InterfaceAddress ia;
+      std::string v = value();
+      if (!parse_prefix(v, &ia)) usage(("bad --addr " + v).c_str());
+      addrs.push_back(ia);
+    } else if (a == "--gateway") {
+      std::string v = value();
+      auto ip = inlet::wire::Ipv4Address::parse(v);
+      if (!ip) usage(("bad --gateway " + v).c_str());
+      gateways.push_back(*ip);
+    } else if (a == "--udp") {
+      std::string v = value();
+      long port = std::strtol(v.c_str(), nullptr, 10);
+      if (port <= 0 || port > 65535) usage(("bad --udp " + v).c_str());
+      udp_ports.push_back(static_cast<uint16_t>(port));
+    } else if (a == "--seconds") {
+      seconds = std::atof(value().c_str());
+    } else if (a == "--sysctl") {
+      std::string v = value();
+      absl::Status s = tunables.set_assignment(v);
+      if (!s.ok()) usage(("--sysctl " + std::string(s.message())).c_str());
+    } else if (a == "--pcap") {
+      pcap_path = value();
+    } else if (a == "--mtu") {
+      mtu = static_cast<uint32_t>(std::atoi(value().c_str()));
+    } else if (a == "--mac") {
+      std::string v = value();
+      auto m = inlet::wire::MacAddress::parse(v);
+      if (!m) usage(("bad --mac " + v).c_str());
+      mac = *m;
+    } else if (a == "-h" || a == "--help") {
+      usage(nullptr);
+    } else {
+      usage(("unknown option " + a).c_str());
+    }
+  }
+  if (tap_name.empty()) usage("--tap is required");
+  if (addrs.empty()) usage("--addr is required");
+
+  auto tap = inlet::tap::TapPort::open(tap_name);
+  if (!tap.ok()) {
+    std::fprintf(stderr, "inlet-sink: %s\n", std::string(tap.status().message()).c_str());
+    return 1;
+  }
+  std::unique_ptr<inlet::PortQueue> port = std::move(*tap);
+  if (!pcap_path.empty()) {
+    auto tapped = inlet::pcap::PcapTap::wrap(std::move(port), pcap_path);
+    if (!tapped.ok()) {
+      std::fprintf(stderr, "inlet-sink: %s\n", std::string(tapped.status().message()).c_str());
+      return 1;
+    }
+    port = std::move(*tapped);
+  }
+
+  inlet::Stack stack(tunables);
+  auto iface = stack.add_interface(std::move(port), {.name = tap_name, .mac = mac, .mtu = mtu,
+                                                     .addresses = addrs});
+  if (!iface.ok()) {
+    std::fprintf(stderr, "inlet-sink: %s\n", std::string(iface.status().message()).c_str());
+    return 1;
+  }
+  for (const auto& gw : gateways) {
+    absl::Status s = stack.set_default_gateway(gw);
+    if (!s.ok()) {
+      std::fprintf(stderr, "inlet-sink: --gateway: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  std::vector<inlet::udp::UdpSocket*> sockets;
+  static uint8_t scratch[65536];
+  for (uint16_t p : udp_ports) {
+    auto s = stack.udp_bind(inlet::wire::kIpv4Any, p);
+    if (!s.ok()) {
+      std::fprintf(stderr, "inlet-sink: --udp %u: %s\n", p, std::string(s.status().message()).c_str());
+      return 1;
+    }
+    // The application drains each datagram as it arrives (sk_data_ready).
+    (*s)->set_data_ready([](inlet::udp::UdpSocket& sock) {
+      while (sock.recv(scratch)) {
+      }
+    });
+    sockets.push_back(*s);
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
+  std::fprintf(stderr, "inlet-sink: %s mac %s up\n", tap_name.c_str(),
+               (*iface)->mac().to_string().c_str());
+
+  const absl::Time deadline = seconds > 0 ? stack.clock().now() + absl::Seconds(seconds)
+                                          : absl::InfiniteFuture();
+  while (!g_stop && stack.clock().now() < deadline) {
+    stack.poll();
+    if (!stack.has_work()) stack.wait(std::min(absl::Milliseconds(100), deadline - stack.clock().now()));
+    if (g_dump) {
+      g_dump = false;
+      std::printf("%s", stack.report().c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  for (auto* s : sockets) {
+    std::printf("udp %u datagrams=%llu bytes=%llu\n", s->local().port,
+                static_cast<unsigned long long>(s->received_datagrams()),
+                static_cast<unsigned long long>(s->received_bytes()));
+  }
+  stack.shutdown();
+  std::printf("%s", stack.report().c_str());
+  std::printf("%s\n", stack.pool_line().c_str());
+  return stack.pool().in_use() == 0 ? 0 : 3;
+}
