@@ -1,6 +1,5 @@
 #include "api/stack.h"
 
-#include <poll.h>
 
 #include <algorithm>
 
@@ -101,8 +100,8 @@ uint32_t Stack::poll() {
 
 void Stack::wait(absl::Duration max_wait) {
   if (poller_.has_work()) return;
-  std::vector<pollfd> fds;  // a handful of ports; only on the idle path
-  fds.reserve(ports_.size());
+  std::vector<pollfd>& fds = wait_fds_;  // reused: no allocation per wait
+  fds.clear();
   for (const auto& p : ports_) {
     if (p->interrupt_fd() >= 0) fds.push_back({p->interrupt_fd(), POLLIN, 0});
   }
@@ -137,7 +136,10 @@ std::string Stack::pool_line() const {
 
 std::string Stack::report() const {
   std::string out = counters_.to_nstat();
-  out += softnet_line(poller_.stats(), 0);
+  // softnet_stat's "dropped" column: frames lost for want of a buffer.
+  SoftnetStat softnet = poller_.stats();
+  softnet.dropped = counters_.drops(DropReason::kPoolExhausted);
+  out += softnet_line(softnet, 0);
   out += counters_.drop_reasons_text();
   return out;
 }

@@ -4,6 +4,8 @@
 // sockets, the poll loop, counters and shutdown.
 #pragma once
 
+#include <poll.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -106,6 +108,7 @@ class Stack {
   udp::UdpLayer udp_;
   Poller poller_;
   std::vector<std::unique_ptr<PortQueue>> ports_;
+  std::vector<pollfd> wait_fds_;
   bool shut_down_ = false;
 };
 
