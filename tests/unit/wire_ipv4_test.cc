@@ -112,11 +112,8 @@ TEST_CASE("RFC 791 3.1: emit then parse gives the same fields") {
 
 TEST_CASE("RFC 791 3.1: options round-trip, padded with EOL to a 4-byte multiple") {
   Ipv4Repr r = sample(4);
-  const std::vector<uint8_t> options = {ipv4opt::kRouterAlert, 4, 0, 0, ipv4opt::kNop,
-                                        ipv4opt::kRecordRoute, 7, 4, 0, 0, 0, 0};
-  r.options = std::span(options).first(9);  // RA, NOP, and a record route cut short
-  std::vector<uint8_t> opts2 = {ipv4opt::kRouterAlert, 4, 0, 0, ipv4opt::kNop};
-  r.options = opts2;
+  const std::vector<uint8_t> options = {ipv4opt::kRouterAlert, 4, 0, 0, ipv4opt::kNop};
+  r.options = options;
   CHECK(r.header_length() == 28);
   const std::vector<uint8_t> d = datagram(r);
   CHECK(d[25] == ipv4opt::kEol);
@@ -294,7 +291,7 @@ TEST_CASE("RFC 791 3.1: EOL ends the options, whatever follows") {
 }
 
 TEST_CASE("RFC 791 3.1: an option length of 0 or 1 is kBadOptions") {
-  CHECK(options_error({0x44 ^ 0x40, 0, 0, 0}) == WireError::kBadOptions);  // kind 4, len 0
+  CHECK(options_error({30, 0, 0, 0}) == WireError::kBadOptions);
   CHECK(options_error({ipv4opt::kRecordRoute, 0, 4, 0}) == WireError::kBadOptions);
   CHECK(options_error({ipv4opt::kRecordRoute, 1, 4, 0}) == WireError::kBadOptions);
   CHECK(options_error({30, 1, 0, 0}) == WireError::kBadOptions);
@@ -339,8 +336,8 @@ TEST_CASE("RFC 791 3.1 Source Route: length >= 3, pointer >= 4, only one") {
 
 TEST_CASE("RFC 791 3.1 Internet Timestamp: length >= 4, pointer >= 5, room for an entry") {
   const uint8_t ts = ipv4opt::kTimestamp;
-  CHECK(Ipv4View::parse(with_options({ts, 8, 5, 0, 0, 0, 0, 0})).ok());          // flag 0
-  CHECK(Ipv4View::parse(with_options({ts, 12, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0})).ok());  // flag 1
+  CHECK(Ipv4View::parse(with_options({ts, 8, 5, 0, 0, 0, 0, 0})).ok());  // timestamps only
+  CHECK(Ipv4View::parse(with_options({ts, 12, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0})).ok());  // + addr
   CHECK(options_error({ts, 3, 5, 0}) == WireError::kBadOptions);
   CHECK(options_error({ts, 8, 4, 0, 0, 0, 0, 0}) == WireError::kBadOptions);
   CHECK(options_error({ts, 8, 6, 0, 0, 0, 0, 0}) == WireError::kBadOptions);  // 6+3 > 8
@@ -363,7 +360,7 @@ TEST_CASE("RFC 1812 4.3.2.3: the option problem names the offending byte") {
   const std::vector<uint8_t> ok = {ipv4opt::kNop, ipv4opt::kRouterAlert, 4, 0, 0};
   CHECK_FALSE(ipv4_options_problem(ok).has_value());
   const std::vector<uint8_t> bad_len = {ipv4opt::kNop, 30, 9, 0};
-  CHECK(ipv4_options_problem(bad_len) == 21);
+  CHECK(ipv4_options_problem(bad_len) == 22);  // its length byte
   const std::vector<uint8_t> bad_ptr = {ipv4opt::kRecordRoute, 7, 3, 0, 0, 0, 0, 0};
   CHECK(ipv4_options_problem(bad_ptr) == 22);
   const std::vector<uint8_t> ts_full = {ipv4opt::kTimestamp, 8, 9, 0xF0, 0, 0, 0, 0};
@@ -412,7 +409,9 @@ TEST_CASE("RFC 1624 3: every header edit equals a full recompute") {
       case 1: CHECK(ipv4_set_tos(d, static_cast<uint8_t>(rng()))); break;
       case 2: CHECK(ipv4_set_src(d, Ipv4Address(static_cast<uint32_t>(rng())))); break;
       case 3: CHECK(ipv4_set_dst(d, Ipv4Address(static_cast<uint32_t>(rng())))); break;
-      case 4: CHECK(ipv4_set_total_length(d, static_cast<uint16_t>(20 + rng() % (d.size() - 19)))); break;
+      case 4:
+        CHECK(ipv4_set_total_length(d, static_cast<uint16_t>(20 + rng() % (d.size() - 19))));
+        break;
     }
     CHECK(Ipv4View::parse(d).ok());
     std::vector<uint8_t> full = d;
