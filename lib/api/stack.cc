@@ -36,9 +36,14 @@ Stack::Stack(const Tunables& tunables, const Clock* clock)
       link_(tunables_, pool_, counters_, timers_, *clock_, trace_),
       ip_(tunables_, pool_, counters_, *clock_, trace_, link_),
       udp_(tunables_, pool_, counters_, trace_, ip_),
+      tcp_(tunables_, pool_, counters_, timers_, *clock_, trace_, ip_),
       poller_(poller_config(tunables_), *clock_) {
   link_.set_network_receiver(&ip_);
-  poller_.set_poll_end_hook([this] { link_.flush(); });
+  // End of a poll: TCP's wake-ups and ACKs (one per connection), then transmit.
+  poller_.set_poll_end_hook([this] {
+    tcp_.flush();
+    link_.flush();
+  });
 }
 
 Stack::~Stack() { shutdown(); }
@@ -94,7 +99,10 @@ absl::Status Stack::add_route(wire::Ipv4Address prefix, uint8_t prefix_length,
 uint32_t Stack::poll() {
   timers_.advance(clock_->now());
   const uint32_t n = poller_.poll();
-  link_.flush();  // timer-driven output (ARP probes) also leaves this round
+  // Timer-driven output (ARP probes, delayed ACKs) and window updates from
+  // reads outside a poll also leave this round.
+  tcp_.flush();
+  link_.flush();
   return n;
 }
 
@@ -124,6 +132,7 @@ void Stack::run_until(absl::Time deadline, const volatile bool* stop) {
 void Stack::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  tcp_.shutdown();
   udp_.shutdown();
   link_.shutdown();
   for (auto& p : ports_) p->detach();
@@ -135,7 +144,9 @@ std::string Stack::pool_line() const {
 }
 
 std::string Stack::report() const {
-  std::string out = counters_.to_nstat();
+  Counters c = counters_;
+  c.set(Counter::TcpCurrEstab, tcp_.established_count());  // a gauge, as Linux
+  std::string out = c.to_nstat();
   // softnet_stat's "dropped" column: frames lost for want of a buffer.
   SoftnetStat softnet = poller_.stats();
   softnet.dropped = counters_.drops(DropReason::kPoolExhausted);

@@ -22,6 +22,7 @@
 #include "core/tunables.h"
 #include "ip/ipv4_layer.h"
 #include "link/link_layer.h"
+#include "tcp/tcp_layer.h"
 #include "udp/udp_layer.h"
 
 namespace inlet {
@@ -62,6 +63,11 @@ class Stack {
     return udp_.send(from, to, payload);
   }
 
+  absl::StatusOr<tcp::TcpListener*> tcp_listen(wire::Ipv4Address address, uint16_t port,
+                                               size_t backlog = 128) {
+    return tcp_.listen(address, port, backlog);
+  }
+
   // One round: fire due timers, poll scheduled queues (NAPI), flush transmit.
   // Returns the frames processed.
   uint32_t poll();
@@ -87,6 +93,7 @@ class Stack {
   link::LinkLayer& link() { return link_; }
   ip::Ipv4Layer& ip() { return ip_; }
   udp::UdpLayer& udp() { return udp_; }
+  tcp::TcpLayer& tcp() { return tcp_; }
   PortQueue* port(size_t i) { return ports_[i].get(); }
   void set_trace(Trace trace) { trace_ = trace; }
 
@@ -106,6 +113,7 @@ class Stack {
   link::LinkLayer link_;
   ip::Ipv4Layer ip_;
   udp::UdpLayer udp_;
+  tcp::TcpLayer tcp_;
   Poller poller_;
   std::vector<std::unique_ptr<PortQueue>> ports_;
   std::vector<pollfd> wait_fds_;

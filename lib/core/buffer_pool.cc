@@ -20,6 +20,7 @@ void Packet::reset(uint32_t headroom_bytes) {
   pkt_type = PacketType::kHost;
   flow_hash = csum_value = 0;
   rx_timestamp_ns = 0;
+  next = prev = nullptr;
 }
 
 void PacketRef::reset() {
@@ -110,6 +111,7 @@ bool BufferPool::make_writable(PacketRef& p) {
 }
 
 void BufferPool::free(PacketRef&& p, DropReason reason) {
+  if (!p) return;  // no packet, no drop (as kfree_skb_reason(NULL))
   if (counters_ != nullptr) counters_->drop(reason);
   p.reset();
 }

@@ -36,7 +36,26 @@ namespace inlet {
   X(IcmpMsgOutType0) X(IcmpMsgOutType3)                                        \
   /* UDP (/proc/net/snmp Udp:) */                                              \
   X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpRcvbufErrors)            \
-  X(UdpInCsumErrors) X(UdpIgnoredMulti) X(UdpOutDatagrams)
+  X(UdpInCsumErrors) X(UdpIgnoredMulti) X(UdpOutDatagrams)                     \
+  /* TCP (/proc/net/snmp Tcp:) */                                              \
+  X(TcpPassiveOpens) X(TcpAttemptFails) X(TcpEstabResets) X(TcpCurrEstab)       \
+  X(TcpInSegs) X(TcpOutSegs) X(TcpRetransSegs) X(TcpInErrs) X(TcpOutRsts)       \
+  X(TcpInCsumErrors)                                                           \
+  /* TCP extensions (/proc/net/netstat TcpExt:) */                             \
+  X(TcpExtListenOverflows) X(TcpExtListenDrops) X(TcpExtSyncookiesSent)        \
+  X(TcpExtSyncookiesRecv) X(TcpExtSyncookiesFailed) X(TcpExtTCPReqQFullDoCookies) \
+  X(TcpExtTCPReqQFullDrop) X(TcpExtTCPFastOpenPassive)                         \
+  X(TcpExtTCPFastOpenPassiveFail) X(TcpExtTCPFastOpenCookieReqd)               \
+  X(TcpExtTCPOFOQueue) X(TcpExtTCPOFODrop) X(TcpExtTCPOFOMerge)                \
+  X(TcpExtPruneCalled) X(TcpExtRcvPruned) X(TcpExtOfoPruned) X(TcpExtTCPRcvQDrop) \
+  X(TcpExtTCPChallengeACK) X(TcpExtTCPSYNChallenge) X(TcpExtPAWSEstab)         \
+  X(TcpExtDelayedACKs) X(TcpExtTCPHPHits) X(TcpExtTCPPureAcks)                 \
+  X(TcpExtTCPDSACKOldSent) X(TcpExtTCPDSACKOfoSent) X(TcpExtTCPZeroWindowDrop) \
+  X(TcpExtTCPToZeroWindowAdv) X(TcpExtTCPFromZeroWindowAdv)                    \
+  X(TcpExtTCPWantZeroWindowAdv) X(TcpExtTCPAbortOnData) X(TcpExtTCPAbortOnClose) \
+  X(TcpExtTCPAbortOnTimeout) X(TcpExtTCPTimeWaitOverflow) X(TcpExtTW)           \
+  X(TcpExtTCPSynRetrans) X(TcpExtTCPACKSkippedChallenge) X(TcpExtTCPRcvCoalesce) \
+  X(TcpExtTCPNoSocket) X(TcpExtTCPQuickAck)
 
 enum class Counter : uint16_t {
 #define INLET_COUNTER_ENUM(name) name,
@@ -90,6 +109,25 @@ std::string_view counter_name(Counter c);
   X(kUdpRcvbufFull, UdpRcvbufErrors)                                           \
   X(kUdpMulticastNoSocket, UdpIgnoredMulti)                                    \
   X(kIcmpEchoIgnored, IcmpInIgnored)                                           \
+  X(kTcpTooShort, TcpInErrs)                                                   \
+  X(kTcpBadHeader, TcpInErrs)                                                  \
+  X(kTcpBadChecksum, TcpInErrs)                                                \
+  X(kTcpBadFlags, TcpInErrs)                                                   \
+  X(kTcpNoSocket, TcpExtTCPNoSocket)                                               \
+  X(kTcpNotAcceptable, TcpInErrs)                                              \
+  X(kTcpPaws, TcpExtPAWSEstab)                                                 \
+  X(kTcpInvalidAck, TcpInErrs)                                                 \
+  X(kTcpRstChallenged, TcpExtTCPChallengeACK)                                  \
+  X(kTcpSynChallenged, TcpExtTCPSYNChallenge)                                  \
+  X(kTcpListenOverflow, TcpExtListenOverflows)                                 \
+  X(kTcpSynQueueFull, TcpExtListenDrops)                                       \
+  X(kTcpCookieFailed, TcpExtSyncookiesFailed)                                  \
+  X(kTcpOfoMemory, TcpExtTCPOFODrop)                                           \
+  X(kTcpOfoPruned, TcpExtOfoPruned)                                            \
+  X(kTcpRcvQueueFull, TcpExtTCPRcvQDrop)                                       \
+  X(kTcpZeroWindow, TcpExtTCPZeroWindowDrop)                                   \
+  X(kTcpDuplicate, TcpExtTCPDSACKOldSent)                                      \
+  X(kTcpClosed, TcpInErrs)                                                     \
   X(kTxRingFull, tx_dropped)                                                   \
   X(kTxNoHeadroom, tx_dropped)                                                \
   X(kShutdown, rx_dropped)
@@ -118,6 +156,8 @@ class Counters {
  public:
   void add(Counter c, uint64_t n = 1) { values_[static_cast<size_t>(c)] += n; }
   uint64_t get(Counter c) const { return values_[static_cast<size_t>(c)]; }
+  // For the few gauges (TcpCurrEstab): set from the current state on read.
+  void set(Counter c, uint64_t v) { values_[static_cast<size_t>(c)] = v; }
   // Counts a drop: its reason's tally, and the reason's counter.
   void drop(DropReason r) {
     drops_[static_cast<size_t>(r)]++;

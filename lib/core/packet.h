@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 namespace inlet {
@@ -49,6 +50,25 @@ struct alignas(64) Packet {
   uint32_t self = 0;        // index of this descriptor
   uint32_t next_free = 0;
   uint32_t truesize = 0;    // memory charged to a socket for this packet
+  // Links for the one queue that holds this reference (skb->next/prev): a
+  // socket's receive queue or TCP's out-of-order queue. Owned by that queue.
+  Packet* next = nullptr;
+  Packet* prev = nullptr;
+  // Control buffer (skb->cb): private to the layer that holds the packet.
+  alignas(8) uint8_t cb[24] = {};
+
+  template <class T>
+  T load_control() const {
+    static_assert(sizeof(T) <= sizeof(cb) && std::is_trivially_copyable_v<T>);
+    T v;
+    std::memcpy(&v, cb, sizeof(T));
+    return v;
+  }
+  template <class T>
+  void store_control(const T& v) {
+    static_assert(sizeof(T) <= sizeof(cb) && std::is_trivially_copyable_v<T>);
+    std::memcpy(cb, &v, sizeof(T));
+  }
 
   uint8_t* data_ptr() { return head + data; }
   const uint8_t* data_ptr() const { return head + data; }

@@ -75,13 +75,21 @@ uint32_t Poller::poll() {
     const int index = poll_list_.front();
     poll_list_.erase(poll_list_.begin());
     Queue& q = queues_[index];
-    const uint32_t weight = static_cast<uint32_t>(std::min<int64_t>(config_.weight, budget));
+    const uint32_t turn = q.turn_left > 0 ? q.turn_left : config_.weight;
+    const uint32_t weight = static_cast<uint32_t>(std::min<int64_t>(turn, budget));
     const uint32_t work = napi_poll(index, weight);
+    q.turn_left = 0;
     total += work;
     budget -= work;
     const absl::Time now = clock_.now();
     if (work > 0) q.idle_since = absl::InfinitePast();
-    if (work == weight) {
+    if (work == weight && weight < turn) {
+      // The budget cut this turn short: the queue goes first next round for
+      // the rest of its weight (at the back, the queue polled last would get
+      // only the budget's remainder, round after round).
+      q.turn_left = turn - weight;
+      poll_list_.insert(poll_list_.begin(), index);
+    } else if (work == weight) {
       // NAPI contract: work == weight means "poll me again"; the interrupt
       // stays masked even if the ring happens to be empty now.
       poll_list_.push_back(index);

@@ -68,6 +68,7 @@ class Poller {
     RxHandler on_rx;
     bool scheduled = false;
     absl::Time idle_since = absl::InfinitePast();  // for busy polling
+    uint32_t turn_left = 0;  // rest of a turn the budget cut short (0: none)
   };
   // napi_complete_done: leave the poll list and re-arm, unless busy polling.
   // Returns true when the queue left the list.

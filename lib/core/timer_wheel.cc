@@ -77,10 +77,14 @@ size_t TimerWheel::advance(absl::Time now) {
     current_tick_ = std::max(current_tick_, target + 1);
     return 0;
   }
-  // A long gap visits each slot at most once: beyond one revolution every slot
-  // has been seen, and timers keep their own tick for the "is it due" check.
-  const int64_t last = std::min(target, current_tick_ + static_cast<int64_t>(slots_.size()) - 1);
-  for (int64_t tick = current_tick_; tick <= last && armed_ > 0; ++tick) {
+  // A long gap visits each slot at most once: one revolution sees every slot,
+  // and timers keep their own tick for the "is it due" check. The revolution
+  // is the one that ends at `target`, so that a timer (re-)armed from a
+  // callback for a tick <= target lands in a slot still to be visited rather
+  // than one already passed (where it would wait a whole revolution).
+  const int64_t first =
+      std::max(current_tick_, target - static_cast<int64_t>(slots_.size()) + 1);
+  for (int64_t tick = first; tick <= target && armed_ > 0; ++tick) {
     // Re-arms from callbacks land after this tick, so a callback that re-arms
     // into the past fires at most once per tick: advance() always terminates.
     current_tick_ = tick + 1;

@@ -46,7 +46,8 @@ class TimerWheel {
   TimerWheel& operator=(const TimerWheel&) = delete;
 
   // (Re)arms `t` to fire at `deadline` (a deadline in the past fires on the
-  // next advance()).
+  // next advance() that reaches a tick not yet processed: at most one
+  // granularity after the last advance()).
   void arm(Timer& t, absl::Time deadline);
   void cancel(Timer& t);
   // Fires every timer whose deadline tick is <= now's tick, slot by slot.

@@ -51,6 +51,14 @@ namespace inlet {
   X(kTcpSack, "net.ipv4.tcp_sack", 1, 1, 0, 0, 0, 1)                                           \
   X(kTcpTimestamps, "net.ipv4.tcp_timestamps", 1, 1, 0, 0, 0, 2)                               \
   X(kTcpWindowScaling, "net.ipv4.tcp_window_scaling", 1, 1, 0, 0, 0, 1)                        \
+  X(kTcpSynackRetries, "net.ipv4.tcp_synack_retries", 1, 5, 0, 0, 0, 255)                     \
+  X(kTcpFinTimeout, "net.ipv4.tcp_fin_timeout", 1, 60, 0, 0, 1, 86400)                          \
+  X(kTcpChallengeAckLimit, "net.ipv4.tcp_challenge_ack_limit", 1, 1000, 0, 0, 0, 1 << 30)       \
+  X(kTcpRetries2, "net.ipv4.tcp_retries2", 1, 15, 0, 0, 0, 255)                                 \
+  X(kTcpAbortOnOverflow, "net.ipv4.tcp_abort_on_overflow", 1, 0, 0, 0, 0, 1)                    \
+  X(kTcpMaxConnections, "inlet.tcp.max_connections", 1, 1024, 0, 0, 1, 1 << 20)                \
+  X(kTcpMaxTimeWait, "net.ipv4.tcp_max_tw_buckets", 1, 4096, 0, 0, 0, 1 << 22)                  \
+  X(kTcpDelackMs, "inlet.tcp.delack_ms", 1, 40, 0, 0, 1, 500)                                  \
   X(kPoolBuffers, "inlet.pool.buffers", 1, 4096, 0, 0, 16, 1 << 22)                            \
   X(kPoolBufferSize, "inlet.pool.buffer_size", 1, 2048, 0, 0, 256, 65536)                      \
   X(kTxRingSize, "inlet.tx_ring_size", 1, 512, 0, 0, 1, 1 << 16)

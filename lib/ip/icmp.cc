@@ -70,10 +70,12 @@ void Ipv4Layer::icmp_echo_reply(PacketRef p, const Ipv4Delivery& d) {
   // allowed), from the receiving interface's address.
   const wire::Ipv4Address src =
       (d.broadcast || d.multicast) ? d.in->source_for(d.src) : d.dst;
+  // Counted once IP has taken it, as Linux's icmp_push_reply does: a reply
+  // with no route back (IpOutNoRoutes) was never sent.
+  if (!output(std::move(p), src, d.src, wire::ipproto::kIcmp, d.tos)) return;
   counters_.add(Counter::IcmpOutMsgs);
   counters_.add(Counter::IcmpOutEchoReps);
   counters_.add(Counter::IcmpMsgOutType0);
-  output(std::move(p), src, d.src, wire::ipproto::kIcmp, d.tos);
 }
 
 void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t code,
@@ -118,16 +120,17 @@ void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t co
     pool_.free(std::move(err), DropReason::kTxNoHeadroom);
     return;
   }
+  // From the address the datagram was sent to when it is ours (RFC 1812
+  // 4.3.2.4 prefers the outgoing interface; for a host they coincide).
+  const wire::Ipv4Address from =
+      link_.interface_with_address(ip->dst()) != nullptr ? ip->dst() : wire::kIpv4Any;
+  // Precedence internetwork control. Counted only once IP has taken it.
+  if (!output(std::move(err), from, src, wire::ipproto::kIcmp, 0xC0)) return;
   counters_.add(Counter::IcmpOutMsgs);
   if (type == wire::icmptype::kDestUnreachable) {
     counters_.add(Counter::IcmpOutDestUnreachs);
     counters_.add(Counter::IcmpMsgOutType3);
   }
-  // From the address the datagram was sent to when it is ours (RFC 1812
-  // 4.3.2.4 prefers the outgoing interface; for a host they coincide).
-  const wire::Ipv4Address from =
-      link_.interface_with_address(ip->dst()) != nullptr ? ip->dst() : wire::kIpv4Any;
-  output(std::move(err), from, src, wire::ipproto::kIcmp, 0xC0);  // precedence internetwork control
 }
 
 }  // namespace inlet::ip

@@ -28,6 +28,8 @@ class Ipv4Layer final : public NetworkReceiver {
     transports_[protocol] = receiver;
   }
   RouteTable& routes() { return routes_; }
+  link::LinkLayer& link() { return link_; }
+  const link::LinkLayer& link() const { return link_; }
 
   // From the link layer: data at the IPv4 header.
   void receive_ipv4(PacketRef packet, link::Interface& in) override;

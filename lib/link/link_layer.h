@@ -28,6 +28,9 @@ class LinkLayer {
 
   Interface& add_interface(InterfaceConfig config, PortQueue* port);
   Interface* interface(uint16_t ifindex);
+  const Interface* interface(uint16_t ifindex) const {
+    return ifindex == 0 || ifindex > interfaces_.size() ? nullptr : interfaces_[ifindex - 1].get();
+  }
   const std::vector<std::unique_ptr<Interface>>& interfaces() const { return interfaces_; }
   // The interface that owns address `a`, or nullptr.
   Interface* interface_with_address(wire::Ipv4Address a);

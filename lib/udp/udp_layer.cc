@@ -147,8 +147,10 @@ bool UdpLayer::send(const UdpEndpoint& from, const UdpEndpoint& to,
       from.address.is_unspecified() ? ip_.select_source(to.address) : from.address;
   wire::UdpRepr repr{from.port, to.port, static_cast<uint16_t>(payload.size())};
   repr.emit(std::span<uint8_t>(h, repr.total_length()), src, to.address);
+  // Linux udp_sendmsg: a datagram with no route never counts as sent.
+  if (!ip_.output(std::move(p), src, to.address, wire::ipproto::kUdp)) return false;
   counters_.add(Counter::UdpOutDatagrams);
-  return ip_.output(std::move(p), src, to.address, wire::ipproto::kUdp);
+  return true;
 }
 
 void UdpLayer::shutdown() {

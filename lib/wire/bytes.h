@@ -90,7 +90,9 @@ class Ipv4Address {
   constexpr bool is_limited_broadcast() const { return value_ == 0xFFFFFFFFu; }  // 255.255.255.255
   // 240/4 (the kernel's ipv4_is_badclass); includes 255.255.255.255.
   constexpr bool is_class_e() const { return (value_ & 0xF0000000u) == 0xF0000000u; }
-  constexpr bool is_link_local() const { return (value_ & 0xFFFF0000u) == 0xA9FE0000u; }  // 169.254/16
+  constexpr bool is_link_local() const {  // 169.254/16
+    return (value_ & 0xFFFF0000u) == 0xA9FE0000u;
+  }
   constexpr bool is_private() const {  // RFC 1918
     return (value_ & 0xFF000000u) == 0x0A000000u || (value_ & 0xFFF00000u) == 0xAC100000u ||
            (value_ & 0xFFFF0000u) == 0xC0A80000u;

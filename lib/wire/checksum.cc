@@ -48,10 +48,26 @@ uint32_t checksum_accumulate(std::span<const uint8_t> bytes, uint32_t initial) {
     n -= 8;
   }
   if (n > 0) {
-    // The tail keeps its position within the 8-byte word (everything before
-    // it was a multiple of 8), so zero-padding it is exact in either order.
+    // The tail starts 16-bit aligned relative to the start, so its 4- and
+    // 2-byte pieces are whole native words; a last odd byte is the first
+    // byte of a word: the low half on a little-endian host, the high half
+    // on a big-endian one.
     uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
+    if (n & 4) {
+      uint32_t t;
+      std::memcpy(&t, p, 4);
+      tail += t;
+      p += 4;
+    }
+    if (n & 2) {
+      uint16_t t;
+      std::memcpy(&t, p, 2);
+      tail += t;
+      p += 2;
+    }
+    if (n & 1) {
+      tail += std::endian::native == std::endian::little ? uint64_t{p[0]} : uint64_t{p[0]} << 8;
+    }
     add_carry(a0, c0, tail);
   }
   uint64_t carry = c0 + c1 + c2 + c3;

@@ -43,7 +43,9 @@ bool PcapReplayPort::frame_record(const PcapReader::Record& r, Packet& p) {
         bytes = bytes.first(bytes.size() - reader_.fcs_length());
       }
       if (bytes.size() > p.tailroom()) return false;
-      std::memcpy(p.put(static_cast<uint32_t>(bytes.size())), bytes.data(), bytes.size());
+      uint8_t* to = p.put(static_cast<uint32_t>(bytes.size()));
+      // An empty record (incl_len 0) has no bytes to copy: memcpy from null is UB.
+      if (!bytes.empty()) std::memcpy(to, bytes.data(), bytes.size());
       return true;
     }
     case kLinkRaw:
@@ -72,7 +74,7 @@ bool PcapReplayPort::frame_record(const PcapReader::Record& r, Packet& p) {
   uint8_t* frame = p.put(static_cast<uint32_t>(bytes.size() + wire::kEthernetHeaderLength));
   wire::EthernetRepr{dst, kReplaySourceMac, ethertype}.emit(
       std::span<uint8_t>(frame, wire::kEthernetHeaderLength));
-  std::memcpy(frame + wire::kEthernetHeaderLength, bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(frame + wire::kEthernetHeaderLength, bytes.data(), bytes.size());
   return true;
 }
 

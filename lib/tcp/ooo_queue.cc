@@ -1,0 +1,70 @@
+#include "tcp/ooo_queue.h"
+
+namespace inlet::tcp {
+
+namespace {
+void note_dup(OooInsert& r, SeqNum left, SeqNum right) {
+  if (!r.dsack) r.dsack = SeqRange{left, right};
+}
+}  // namespace
+
+OooInsert OooQueue::insert(PacketRef p, SeqNum seq, SeqNum end) {
+  OooInsert r;
+  // Find the last segment starting at or before `seq`. Fast paths: appending
+  // past the tail (the usual case) and prepending before the head (a window
+  // arriving in reverse).
+  Packet* pos = q_.back();
+  if (pos != nullptr && seq < seg_seq(pos)) {
+    if (seq < seg_seq(q_.front())) {
+      pos = nullptr;
+    } else {
+      while (pos != nullptr && seq < seg_seq(pos)) pos = pos->prev;
+    }
+  }
+  if (pos != nullptr && seg_end(pos) > seq) {
+    if (seg_end(pos) >= end) {  // wholly covered: nothing new
+      ++r.merged;
+      note_dup(r, seq, end);
+      r.block = block_around(pos);
+      return r;  // p released
+    }
+    // Keep what is queued; take only the new tail of this segment.
+    ++r.merged;
+    note_dup(r, seq, seg_end(pos));
+    const uint32_t cut = static_cast<uint32_t>(seg_end(pos) - seq);
+    p->pull(cut);
+    seq = seg_end(pos);
+  }
+  // Successors the new segment reaches into.
+  Packet* next = pos == nullptr ? q_.front() : pos->next;
+  while (next != nullptr && seg_seq(next) < end) {
+    ++r.merged;
+    if (seg_end(next) <= end) {  // wholly covered by the new data: replace it
+      note_dup(r, seg_seq(next), seg_end(next));
+      Packet* after = next->next;
+      q_.unlink(next).reset();
+      next = after;
+      continue;
+    }
+    // Partial overlap: the queued bytes stay, the new segment ends where they start.
+    note_dup(r, seg_seq(next), end);
+    end = seg_seq(next);
+    p->trim(static_cast<uint32_t>(end - seq));
+    break;
+  }
+  set_seg(p.get(), seq, end);
+  Packet* raw = p.get();
+  q_.insert_after(pos, std::move(p));
+  r.queued = true;
+  r.block = block_around(raw);
+  return r;
+}
+
+SeqRange OooQueue::block_around(const Packet* p) const {
+  SeqRange r{seg_seq(p), seg_end(p)};
+  for (const Packet* q = p->prev; q != nullptr && seg_end(q) == r.left; q = q->prev) r.left = seg_seq(q);
+  for (const Packet* q = p->next; q != nullptr && seg_seq(q) == r.right; q = q->next) r.right = seg_end(q);
+  return r;
+}
+
+}  // namespace inlet::tcp

@@ -1,0 +1,668 @@
+// inlet-testpeer: the kernel-side half of the integration tests. It sends
+// datagrams through the kernel's own UDP socket (so Linux builds the headers
+// and checksums) and hand-made Ethernet frames through an AF_PACKET socket
+// (valid frames built with inlet's wire Reprs, then damaged in exactly one
+// way). Each frame kind carries what inlet must count for it, so the test
+// driver checks exact numbers rather than "something went up".
+//
+//   inlet-testpeer udp-send DST_IP PORT COUNT SIZES [--pattern] [--broadcast]
+//                           [--expect-refused] [--src-port P]
+//   inlet-testpeer raw-send IFNAME DST_MAC KIND... | all
+//   inlet-testpeer kinds            the frames "all" sends, one a line, tab-separated:
+//                                   name, drop reason, counters (+1 each), bytes, why
+//   inlet-testpeer pattern-hex INDEX SIZE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ports/sim/sim_peer.h"
+#include "wire/arp.h"
+#include "wire/checksum.h"
+#include "wire/ethernet.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+#include "wire/udp.h"
+#include "wire/vlan.h"
+
+namespace {
+
+using inlet::sim::Frame;
+using inlet::sim::SimPeer;
+namespace wire = inlet::wire;
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "inlet-testpeer: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: inlet-testpeer udp-send DST_IP PORT COUNT SIZE[,SIZE...] [--pattern]\n"
+               "                      [--broadcast] [--expect-refused] [--src-port P]\n"
+               "       inlet-testpeer raw-send IFNAME DST_MAC KIND... | all\n"
+               "       inlet-testpeer kinds\n"
+               "       inlet-testpeer pattern-hex INDEX SIZE\n");
+  std::exit(2);
+}
+
+long parse_number(const std::string& text, long lo, long hi, const char* what) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || v < lo || v > hi) {
+    die(std::string("bad ") + what + " '" + text + "'");
+  }
+  return v;
+}
+
+// The payload of datagram `index` with --pattern: position-dependent bytes,
+// so a reordered, shifted or corrupted byte shows in a capture.
+uint8_t pattern_byte(long index, size_t j) {
+  return static_cast<uint8_t>((static_cast<unsigned long>(index) * 131u + j * 7u) % 251u);
+}
+
+// ---------------------------------------------------------------- udp-send
+
+int udp_send(int argc, char** argv) {
+  if (argc < 4) usage();
+  const std::string dst_text = argv[0];
+  in_addr dst{};
+  if (inet_pton(AF_INET, dst_text.c_str(), &dst) != 1) die("bad DST_IP " + dst_text);
+  const auto port = static_cast<uint16_t>(parse_number(argv[1], 1, 65535, "PORT"));
+  const long count = parse_number(argv[2], 0, 1000000, "COUNT");
+  std::vector<size_t> sizes;
+  {
+    std::string list = argv[3];
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      sizes.push_back(static_cast<size_t>(
+          parse_number(list.substr(start, comma - start), 0, 65507, "SIZE")));
+      start = comma + 1;
+    }
+  }
+  bool pattern = false, broadcast = false, expect_refused = false;
+  long src_port = 0;
+  for (int i = 4; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--pattern") {
+      pattern = true;
+    } else if (a == "--broadcast") {
+      broadcast = true;
+    } else if (a == "--expect-refused") {
+      expect_refused = true;
+    } else if (a == "--src-port" && i + 1 < argc) {
+      src_port = parse_number(argv[++i], 1, 65535, "--src-port");
+    } else {
+      usage();
+    }
+  }
+
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die(std::string("socket: ") + strerror(errno));
+  const int one = 1;
+  if (broadcast && setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) {
+    die(std::string("SO_BROADCAST: ") + strerror(errno));
+  }
+  if (src_port != 0) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(static_cast<uint16_t>(src_port));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
+      die(std::string("bind: ") + strerror(errno));
+    }
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr = dst;
+  // A connected socket is how the kernel hands an ICMP port unreachable back
+  // to the application (as ECONNREFUSED, RFC 1122 4.1.3.3).
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
+    die(std::string("connect: ") + strerror(errno));
+  }
+  std::vector<uint8_t> buf;
+  unsigned long long bytes = 0;
+  for (long i = 0; i < count; ++i) {
+    const size_t n = sizes[static_cast<size_t>(i) % sizes.size()];
+    buf.assign(n, 0x5a);
+    if (pattern) {
+      for (size_t j = 0; j < n; ++j) buf[j] = pattern_byte(i, j);
+    }
+    ssize_t w = send(fd, buf.data(), n, 0);
+    if (w < 0) die("send #" + std::to_string(i) + ": " + strerror(errno));
+    if (static_cast<size_t>(w) != n) die("short send #" + std::to_string(i));
+    bytes += n;
+  }
+  std::printf("sent %ld datagrams %llu bytes\n", count, bytes);
+  if (expect_refused) {
+    // Bounded: the ICMP error comes back within milliseconds or not at all.
+    pollfd p{fd, POLLIN | POLLERR, 0};
+    const int r = poll(&p, 1, 3000);
+    if (r <= 0) die("no ICMP port unreachable within 3 s (expected ECONNREFUSED)");
+    uint8_t sink[16];
+    const ssize_t got = recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    if (got >= 0 || errno != ECONNREFUSED) {
+      die(std::string("expected ECONNREFUSED, got ") + (got >= 0 ? "a datagram" : strerror(errno)));
+    }
+    std::printf("refused\n");
+  }
+  close(fd);
+  return 0;
+}
+
+// ---------------------------------------------------------------- frames
+
+struct Ctx {
+  wire::MacAddress src_mac;  // the kernel side of the TAP
+  wire::MacAddress dst_mac;  // inlet
+  wire::Ipv4Address src_ip = wire::Ipv4Address::from_octets(192, 0, 2, 1);
+  wire::Ipv4Address dst_ip = wire::Ipv4Address::from_octets(192, 0, 2, 2);
+  uint16_t port = 7000;
+};
+
+constexpr size_t kL3 = wire::kEthernetHeaderLength;
+constexpr size_t kL4 = kL3 + wire::kIpv4MinHeaderLength;  // for option-less headers
+constexpr uint16_t kSrcPort = 40000;
+
+std::vector<uint8_t> payload(size_t n = 32) {
+  std::vector<uint8_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>('a' + i % 26);
+  return p;
+}
+
+// The reference frame every IPv4/UDP kind damages: 32 bytes to the bound port.
+Frame good_udp(const Ctx& c, size_t n = 32) {
+  return SimPeer(c.src_mac, c.src_ip).udp(c.dst_mac, c.dst_ip, kSrcPort, c.port, payload(n));
+}
+
+// Re-sums the first `len` bytes of the IPv4 header (even when IHL says otherwise).
+void fix_ip_checksum(Frame& f, size_t len = wire::kIpv4MinHeaderLength) {
+  wire::store_be16(&f[kL3 + 10], 0);
+  wire::store_be16(&f[kL3 + 10], wire::internet_checksum(std::span(&f[kL3], len)));
+}
+
+Frame ethernet(const Ctx& c, wire::MacAddress dst, uint16_t type, std::span<const uint8_t> body) {
+  Frame f(wire::kEthernetHeaderLength + body.size());
+  wire::EthernetRepr{dst, c.src_mac, type}.emit(f);
+  std::copy(body.begin(), body.end(), f.begin() + kL3);
+  return f;
+}
+
+// An IPv4 frame from a Repr (options, fragment bits) around `body`.
+Frame ipv4_frame(const Ctx& c, wire::Ipv4Repr repr, std::span<const uint8_t> body) {
+  repr.payload_length = static_cast<uint16_t>(body.size());
+  std::vector<uint8_t> dgram(repr.total_length());
+  if (repr.emit(dgram) == 0) die("Ipv4Repr::emit failed");
+  std::copy(body.begin(), body.end(), dgram.begin() + static_cast<long>(repr.header_length()));
+  return ethernet(c, c.dst_mac, wire::ethertype::kIpv4, dgram);
+}
+
+std::vector<uint8_t> udp_datagram(const Ctx& c, wire::Ipv4Address src, uint16_t dport,
+                                  size_t n = 32) {
+  const std::vector<uint8_t> data = payload(n);
+  wire::UdpRepr repr{kSrcPort, dport, static_cast<uint16_t>(n)};
+  std::vector<uint8_t> d(repr.total_length());
+  std::copy(data.begin(), data.end(), d.begin() + wire::kUdpHeaderLength);
+  repr.emit(d, src, c.dst_ip);
+  return d;
+}
+
+// Inserts an 802.1Q/802.1ad tag after the MAC addresses.
+Frame insert_tag(Frame f, uint16_t tpid, uint16_t vid) {
+  uint8_t tag[2 + wire::kVlanTagLength];
+  wire::store_be16(tag, tpid);
+  wire::VlanRepr{0, false, vid, wire::load_be16(&f[12])}.emit(std::span(tag + 2, 4));
+  f.erase(f.begin() + 12, f.begin() + 14);
+  f.insert(f.begin() + 12, tag, tag + sizeof tag);
+  return f;
+}
+
+Frame arp_request(const Ctx& c) { return SimPeer(c.src_mac, c.src_ip).arp_request(c.dst_ip); }
+
+struct Kind {
+  const char* name;
+  // What inlet must do, and whom it follows.
+  const char* why;
+  // The drop reason inlet must record ("-": none, the frame is consumed).
+  const char* drop;
+  // Counters that go up by exactly one.
+  const char* counters;
+  // Payload bytes the socket on port 7000 receives; -1 when it receives nothing.
+  int delivered_bytes;
+  Frame (*build)(const Ctx&);
+};
+
+const Kind kKinds[] = {
+    // ---- delivered: odd but valid frames must arrive, with the right length
+    {"valid-udp", "the reference datagram", "-", "IpInReceives IpInDelivers UdpInDatagrams", 32,
+     [](const Ctx& c) { return good_udp(c); }},
+    {"ethernet-padding",
+     "bytes past the IPv4 total length are link padding (RFC 894), trimmed before UDP", "-",
+     "IpInReceives IpInDelivers UdpInDatagrams", 32,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       f.insert(f.end(), 20, 0xEE);
+       return f;
+     }},
+    {"udp-zero-checksum", "RFC 768: a zero checksum means none was computed", "-",
+     "IpInReceives IpInDelivers UdpInDatagrams", 32,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       wire::store_be16(&f[kL4 + 6], 0);
+       return f;
+     }},
+    {"ttl0-udp", "TTL is only checked when forwarding (Linux ip_local_deliver ignores it)", "-",
+     "IpInReceives IpInDelivers UdpInDatagrams", 32,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       f[kL3 + 8] = 0;
+       fix_ip_checksum(f);
+       return f;
+     }},
+    {"all-hosts-udp",
+     "UDP to 224.0.0.1, which every host has joined (RFC 1112 4), reaches the wildcard socket",
+     "-", "IpInReceives IpInDelivers IpExtInMcastPkts UdpInDatagrams", 32,
+     [](const Ctx& c) {
+       const auto all_hosts = wire::Ipv4Address::from_octets(224, 0, 0, 1);
+       return SimPeer(c.src_mac, c.src_ip)
+           .udp(wire::multicast_mac(all_hosts), all_hosts, kSrcPort, c.port, payload());
+     }},
+    {"vlan0-udp", "802.1Q 9.6: VID 0 is a priority tag; the frame belongs to the port", "-",
+     "IpInReceives IpInDelivers UdpInDatagrams", 32,
+     [](const Ctx& c) { return insert_tag(good_udp(c), wire::ethertype::kVlan, 0); }},
+
+    // ---- link layer
+    {"other-host", "unicast to another MAC (Linux PACKET_OTHERHOST)", "OTHER_HOST",
+     "rx_otherhost_dropped", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       wire::MacAddress({0x02, 0x00, 0x5e, 0x10, 0x00, 0x99}).store(&f[0]);
+       return f;
+     }},
+    {"oversize", "a 1514-byte frame on a 1400-byte-MTU interface", "FRAME_TOO_LONG",
+     "rx_length_errors", -1, [](const Ctx& c) { return good_udp(c, 1472); }},
+    {"ipv6", "no IPv6 handler (Linux counts rx_nohandler)", "IPV6_NOT_SUPPORTED", "rx_nohandler",
+     -1,
+     [](const Ctx& c) {
+       uint8_t h[40] = {0x60, 0, 0, 0, 0, 0, 59 /* no next header */, 64};
+       h[8 + 15] = 1;                // src ::1 (never mind: nobody looks)
+       h[24] = 0xff, h[25] = 0x02;   // dst ff02::1
+       h[24 + 15] = 1;
+       return ethernet(c, c.dst_mac, wire::ethertype::kIpv6, h);
+     }},
+    {"unknown-ethertype", "EtherType 0x88B5 (local experimental): no handler", "UNKNOWN_ETHER_TYPE",
+     "rx_nohandler", -1,
+     [](const Ctx& c) { return ethernet(c, c.dst_mac, 0x88B5, payload(46)); }},
+    {"llc-length-field", "an 802.3 length (< 0x0600) and LLC, not a type: no handler",
+     "UNKNOWN_ETHER_TYPE", "rx_nohandler", -1,
+     [](const Ctx& c) {
+       std::vector<uint8_t> llc = payload(38);
+       llc[0] = 0x42, llc[1] = 0x42, llc[2] = 0x03;  // STP's DSAP/SSAP/UI
+       return ethernet(c, c.dst_mac, static_cast<uint16_t>(llc.size()), llc);
+     }},
+    {"vlan-truncated", "an 802.1Q EtherType with 2 of the tag's 4 bytes", "VLAN_MALFORMED",
+     "rx_length_errors", -1,
+     [](const Ctx& c) {
+       const uint8_t half[2] = {0x00, 0x05};
+       return ethernet(c, c.dst_mac, wire::ethertype::kVlan, half);
+     }},
+    {"vlan-stacked", "802.1ad S-tag over a C-tag: QinQ is not configured", "VLAN_STACKED",
+     "rx_vlan_dropped", -1,
+     [](const Ctx& c) {
+       return insert_tag(insert_tag(good_udp(c), wire::ethertype::kVlan, 10),
+                         wire::ethertype::kQinQ, 20);
+     }},
+    {"vlan-other-vid", "VID 100 on a port with no VLAN 100 (Linux: no vlan device)",
+     "VLAN_NOT_CONFIGURED", "rx_vlan_dropped", -1,
+     [](const Ctx& c) { return insert_tag(good_udp(c), wire::ethertype::kVlan, 100); }},
+
+    // ---- ARP (RFC 826)
+    {"arp-bad-hlen", "hardware address length 8 for Ethernet (Linux arp_rcv refuses)",
+     "ARP_MALFORMED", "ArpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = arp_request(c);
+       f[kL3 + 4] = 8;
+       return f;
+     }},
+    {"arp-bad-htype", "hardware type 6 (IEEE 802) on Ethernet", "ARP_MALFORMED", "ArpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = arp_request(c);
+       wire::store_be16(&f[kL3], 6);
+       return f;
+     }},
+    {"arp-truncated", "20 of the 28 bytes of an Ethernet/IPv4 ARP packet", "ARP_MALFORMED",
+     "ArpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = arp_request(c);
+       f.resize(kL3 + 20);
+       return f;
+     }},
+    {"arp-bad-op", "operation 3 (RARP request) is not ARP", "ARP_MALFORMED", "ArpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = arp_request(c);
+       wire::store_be16(&f[kL3 + 6], 3);
+       return f;
+     }},
+    {"arp-own-ip", "someone else claims our address (an RFC 5227 conflict)", "ARP_INVALID_SENDER",
+     "ArpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = arp_request(c);
+       c.dst_ip.store(&f[kL3 + 14]);
+       return f;
+     }},
+    {"arp-multicast-sender", "a multicast sender hardware address (Linux arp_process ignores it)",
+     "ARP_INVALID_SENDER", "ArpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = arp_request(c);
+       wire::MacAddress({0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}).store(&f[kL3 + 8]);
+       return f;
+     }},
+
+    // ---- IPv4 header (RFC 791, RFC 1122 3.2.1, Linux ip_rcv_core)
+    {"runt-ipv4", "an Ethernet header and 6 bytes of IPv4", "IP_TOO_SHORT",
+     "IpInReceives IpInHdrErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       f.resize(kL3 + 6);
+       return f;
+     }},
+    {"bad-version", "version 6 in an IPv4 EtherType frame (RFC 1122 3.2.1.1)", "IP_BAD_VERSION",
+     "IpInReceives IpInHdrErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       f[kL3] = 0x65;
+       fix_ip_checksum(f);
+       return f;
+     }},
+    {"ihl-below-5", "IHL 4: a header shorter than 20 bytes", "IP_BAD_IHL",
+     "IpInReceives IpInHdrErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       f[kL3] = 0x44;
+       fix_ip_checksum(f);
+       return f;
+     }},
+    {"ihl-beyond-frame", "IHL 15 (60 bytes) in a 40-byte datagram", "IP_BAD_IHL",
+     "IpInReceives IpInHdrErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c, 12);
+       f[kL3] = 0x4F;
+       fix_ip_checksum(f);
+       return f;
+     }},
+    {"total-length-below-ihl", "total length 19 < the 20-byte header", "IP_BAD_TOTAL_LENGTH",
+     "IpInReceives IpInHdrErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       wire::ipv4_set_total_length(std::span(&f[kL3], 20), 19);
+       return f;
+     }},
+    {"total-length-beyond-frame", "total length 100 bytes past the frame (Linux: InTruncatedPkts)",
+     "IP_TRUNCATED", "IpInReceives IpExtInTruncatedPkts", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       const auto total = static_cast<uint16_t>(f.size() - kL3 + 100);
+       wire::ipv4_set_total_length(std::span(&f[kL3], 20), total);
+       return f;
+     }},
+    {"bad-ip-checksum", "header checksum off (RFC 1122 3.2.1.2; Linux counts both counters)",
+     "IP_BAD_CHECKSUM", "IpInReceives IpInHdrErrors IpExtInCsumErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       f[kL3 + 10] ^= 0x5A;
+       return f;
+     }},
+    {"bad-ip-options", "record route option with length 2 (Linux ip_options_compile refuses)",
+     "IP_BAD_OPTIONS", "IpInReceives IpInHdrErrors", -1,
+     [](const Ctx& c) {
+       const uint8_t opts[2] = {wire::ipv4opt::kRecordRoute, 2};
+       wire::Ipv4Repr r{.src = c.src_ip, .dst = c.dst_ip, .protocol = wire::ipproto::kUdp};
+       r.options = opts;
+       return ipv4_frame(c, r, udp_datagram(c, c.src_ip, c.port));
+     }},
+    {"martian-loopback-source", "source 127.0.0.1 on the wire (RFC 1812 5.3.7)",
+     "IP_MARTIAN_SOURCE", "IpInReceives IpExtInMartianSrc", -1,
+     [](const Ctx& c) {
+       const auto lo = wire::Ipv4Address::from_octets(127, 0, 0, 1);
+       return SimPeer(c.src_mac, lo).udp(c.dst_mac, c.dst_ip, kSrcPort, c.port, payload());
+     }},
+    {"martian-multicast-source", "source 224.0.0.9 (RFC 1122 3.2.1.3)", "IP_MARTIAN_SOURCE",
+     "IpInReceives IpExtInMartianSrc", -1,
+     [](const Ctx& c) {
+       const auto mc = wire::Ipv4Address::from_octets(224, 0, 0, 9);
+       return SimPeer(c.src_mac, mc).udp(c.dst_mac, c.dst_ip, kSrcPort, c.port, payload());
+     }},
+    {"land", "our own address as the source (Linux: martian unless accept_local)",
+     "IP_MARTIAN_SOURCE", "IpInReceives IpExtInMartianSrc", -1,
+     [](const Ctx& c) {
+       return SimPeer(c.src_mac, c.dst_ip).udp(c.dst_mac, c.dst_ip, kSrcPort, c.port, payload());
+     }},
+    {"unicast-in-l2-broadcast",
+     "our unicast address in a link broadcast: RFC 1122 3.3.6 SHOULD discard (Linux accepts "
+     "unless drop_unicast_in_l2_multicast)",
+     "IP_NOT_FOR_US", "IpInReceives IpInAddrErrors", -1,
+     [](const Ctx& c) {
+       return SimPeer(c.src_mac, c.src_ip)
+           .udp(wire::kMacBroadcast, c.dst_ip, kSrcPort, c.port, payload());
+     }},
+    {"multicast-not-joined", "UDP to 224.0.0.251, a group inlet has not joined",
+     "IP_MULTICAST_NOT_JOINED", "IpInReceives IpInAddrErrors", -1,
+     [](const Ctx& c) {
+       const auto group = wire::Ipv4Address::from_octets(224, 0, 0, 251);
+       return SimPeer(c.src_mac, c.src_ip)
+           .udp(wire::multicast_mac(group), group, kSrcPort, c.port, payload());
+     }},
+    {"not-for-us", "unicast to 192.0.2.99 on a host that does not forward (RFC 1122 3.2.1.3)",
+     "IP_NOT_FOR_US", "IpInReceives IpInAddrErrors", -1,
+     [](const Ctx& c) {
+       const auto other = wire::Ipv4Address::from_octets(192, 0, 2, 99);
+       Frame f = SimPeer(c.src_mac, c.src_ip).udp(c.dst_mac, other, kSrcPort, c.port, payload());
+       return f;
+     }},
+    {"fragment", "a first fragment (MF set): no reassembly yet, counted", "IP_FRAGMENT_NO_REASSEMBLY",
+     "IpInReceives IpReasmReqds IpReasmFails", -1,
+     [](const Ctx& c) {
+       wire::Ipv4Repr r{.src = c.src_ip, .dst = c.dst_ip, .protocol = wire::ipproto::kUdp};
+       r.more_fragments = true;
+       std::vector<uint8_t> d = udp_datagram(c, c.src_ip, c.port, 64);
+       d.resize(48);  // the first 48 bytes of a longer datagram
+       return ipv4_frame(c, r, d);
+     }},
+    {"unknown-protocol", "protocol 253: RFC 1122 3.2.2.1 protocol unreachable back",
+     "IP_UNKNOWN_PROTOCOL", "IpInReceives IpInUnknownProtos IcmpOutMsgs IcmpOutDestUnreachs "
+     "IcmpMsgOutType3", -1,
+     [](const Ctx& c) {
+       return SimPeer(c.src_mac, c.src_ip).ipv4(c.dst_mac, c.dst_ip, 253, payload(20));
+     }},
+
+    // ---- UDP (RFC 768, RFC 1122 4.1.3, Linux __udp4_lib_rcv)
+    {"bad-udp-checksum", "RFC 1122 4.1.3.4: silently discarded; Linux counts both counters",
+     "UDP_BAD_CHECKSUM", "IpInReceives IpInDelivers UdpInErrors UdpInCsumErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       uint16_t sum = wire::load_be16(&f[kL4 + 6]) ^ 0x5555;
+       if (sum == 0) sum = 0x1111;  // zero would mean "no checksum"
+       wire::store_be16(&f[kL4 + 6], sum);
+       return f;
+     }},
+    {"udp-length-too-big", "UDP length 10 bytes past the IP payload (Linux: short_packet)",
+     "UDP_BAD_LENGTH", "IpInReceives IpInDelivers UdpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       wire::store_be16(&f[kL4 + 4], static_cast<uint16_t>(8 + 32 + 10));
+       return f;
+     }},
+    {"udp-length-below-8", "UDP length 7, shorter than its own header", "UDP_BAD_LENGTH",
+     "IpInReceives IpInDelivers UdpInErrors", -1,
+     [](const Ctx& c) {
+       Frame f = good_udp(c);
+       wire::store_be16(&f[kL4 + 4], 7);
+       return f;
+     }},
+    {"udp-truncated-header", "4 bytes of UDP header in the IP payload", "UDP_TOO_SHORT",
+     "IpInReceives IpInDelivers UdpInErrors", -1,
+     [](const Ctx& c) {
+       return SimPeer(c.src_mac, c.src_ip)
+           .ipv4(c.dst_mac, c.dst_ip, wire::ipproto::kUdp, std::vector<uint8_t>{0x9c, 0x40, 0x1b, 0x58});
+     }},
+    {"broadcast-closed-port",
+     "broadcast to a port nobody listens on: no ICMP error (RFC 1122 3.2.2), UdpIgnoredMulti",
+     "UDP_MULTICAST_NO_SOCKET", "IpInReceives IpInDelivers IpExtInBcastPkts UdpIgnoredMulti", -1,
+     [](const Ctx& c) {
+       const auto bcast = wire::Ipv4Address::from_octets(192, 0, 2, 255);
+       return SimPeer(c.src_mac, c.src_ip)
+           .udp(wire::kMacBroadcast, bcast, kSrcPort, static_cast<uint16_t>(c.port + 1), payload());
+     }},
+    {"udp-closed-port", "RFC 1122 4.1.3.1: port unreachable back", "UDP_NO_PORT",
+     "IpInReceives IpInDelivers UdpNoPorts IcmpOutMsgs IcmpOutDestUnreachs IcmpMsgOutType3", -1,
+     [](const Ctx& c) {
+       return SimPeer(c.src_mac, c.src_ip)
+           .udp(c.dst_mac, c.dst_ip, kSrcPort, static_cast<uint16_t>(c.port + 1), payload());
+     }},
+
+    // ---- ICMP (RFC 792, RFC 1122 3.2.2)
+    {"icmp-bad-checksum", "echo request with a bad checksum: no reply (Linux counts both)",
+     "ICMP_BAD_CHECKSUM", "IpInReceives IpInDelivers IcmpInMsgs IcmpInErrors IcmpInCsumErrors", -1,
+     [](const Ctx& c) {
+       Frame f = SimPeer(c.src_mac, c.src_ip).icmp_echo(c.dst_mac, c.dst_ip, 77, 1, payload(16));
+       f[kL4 + 2] ^= 0x5A;
+       return f;
+     }},
+    {"icmp-truncated", "4 bytes of ICMP, less than its 8-byte header", "ICMP_TOO_SHORT",
+     "IpInReceives IpInDelivers IcmpInMsgs IcmpInErrors", -1,
+     [](const Ctx& c) {
+       return SimPeer(c.src_mac, c.src_ip)
+           .ipv4(c.dst_mac, c.dst_ip, wire::ipproto::kIcmp, std::vector<uint8_t>{8, 0, 0xf7, 0xff});
+     }},
+    {"icmp-unsolicited-echo-reply", "an echo reply nobody asked for: counted, consumed", "-",
+     "IpInReceives IpInDelivers IcmpInMsgs IcmpInEchoReps IcmpMsgInType0", -1,
+     [](const Ctx& c) {
+       wire::IcmpRepr r = wire::IcmpRepr::echo_reply(77, 1, payload(16));
+       std::vector<uint8_t> msg(r.total_length());
+       r.emit(msg);
+       return SimPeer(c.src_mac, c.src_ip).ipv4(c.dst_mac, c.dst_ip, wire::ipproto::kIcmp, msg);
+     }},
+    {"icmp-unknown-type", "type 99: RFC 1122 3.2.2 unknown types MUST be silently discarded", "-",
+     "IpInReceives IpInDelivers IcmpInMsgs", -1,
+     [](const Ctx& c) {
+       wire::IcmpRepr r{99, 0, 0, {}};
+       std::vector<uint8_t> msg(r.total_length());
+       r.emit(msg);
+       return SimPeer(c.src_mac, c.src_ip).ipv4(c.dst_mac, c.dst_ip, wire::ipproto::kIcmp, msg);
+     }},
+};
+
+// Frames for scenarios rather than for the garbage run: not part of "all" or
+// of the "kinds" table, sent by name only.
+const Kind kScenarioKinds[] = {
+    {"echo-from-silent-host",
+     "an echo request from 192.0.2.77, which answers no ARP: the reply waits in the "
+     "unresolved queue, ARP gives up after mcast_solicit probes and drops it",
+     "ARP_UNRESOLVED", "IpInReceives IpInDelivers IcmpInMsgs IcmpInEchos IcmpMsgInType8 "
+     "IcmpOutMsgs IcmpOutEchoReps IcmpMsgOutType0 IpOutRequests ArpUnresolvedDiscards", -1,
+     [](const Ctx& c) {
+       const auto silent = wire::Ipv4Address::from_octets(192, 0, 2, 77);
+       return SimPeer(c.src_mac, silent).icmp_echo(c.dst_mac, c.dst_ip, 78, 1, payload(16));
+     }},
+};
+
+const Kind* find_kind(std::string_view name) {
+  for (const Kind& k : kKinds) {
+    if (name == k.name) return &k;
+  }
+  for (const Kind& k : kScenarioKinds) {
+    if (name == k.name) return &k;
+  }
+  return nullptr;
+}
+
+int kinds() {
+  for (const Kind& k : kKinds) {
+    std::printf("%s\t%s\t%s\t%d\t%s\n", k.name, k.drop, k.counters, k.delivered_bytes, k.why);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- raw-send
+
+int raw_send(int argc, char** argv) {
+  if (argc < 3) usage();
+  const std::string ifname = argv[0];
+  auto dst_mac = wire::MacAddress::parse(argv[1]);
+  if (!dst_mac) die(std::string("bad DST_MAC ") + argv[1]);
+  std::vector<const Kind*> todo;
+  for (int i = 2; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "all") {
+      for (const Kind& k : kKinds) todo.push_back(&k);
+      continue;
+    }
+    const Kind* k = find_kind(argv[i]);
+    if (k == nullptr) die(std::string("unknown kind '") + argv[i] + "' (see: inlet-testpeer kinds)");
+    todo.push_back(k);
+  }
+
+  const unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) die("no interface " + ifname);
+  // Protocol 0: this socket sends only and never receives a copy of anything.
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) die(std::string("socket(AF_PACKET): ") + strerror(errno));
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) die(std::string("SIOCGIFHWADDR: ") + strerror(errno));
+
+  Ctx ctx;
+  ctx.src_mac = wire::MacAddress::load(reinterpret_cast<const uint8_t*>(ifr.ifr_hwaddr.sa_data));
+  ctx.dst_mac = *dst_mac;
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = static_cast<int>(ifindex);
+  to.sll_protocol = 0;  // the kernel reads it from the frame's EtherType
+  to.sll_halen = 6;
+  dst_mac->store(to.sll_addr);
+  for (const Kind* k : todo) {
+    const Frame f = k->build(ctx);
+    const ssize_t w = sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    if (w < 0) die(std::string("send ") + k->name + ": " + strerror(errno));
+    if (static_cast<size_t>(w) != f.size()) die(std::string("short send ") + k->name);
+    std::printf("sent %-26s %4zu bytes\n", k->name, f.size());
+  }
+  close(fd);
+  return 0;
+}
+
+int pattern_hex(int argc, char** argv) {
+  if (argc != 2) usage();
+  const long index = parse_number(argv[0], 0, 1000000, "INDEX");
+  const long size = parse_number(argv[1], 0, 65507, "SIZE");
+  for (long j = 0; j < size; ++j) std::printf("%02x", pattern_byte(index, static_cast<size_t>(j)));
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) usage();
+  const std::string_view cmd = argv[1];
+  if (cmd == "udp-send") return udp_send(argc - 2, argv + 2);
+  if (cmd == "raw-send") return raw_send(argc - 2, argv + 2);
+  if (cmd == "kinds") return kinds();
+  if (cmd == "pattern-hex") return pattern_hex(argc - 2, argv + 2);
+  usage();
+}
