@@ -87,6 +87,7 @@ PacketRef BufferPool::clone(const PacketRef& p) {
   const uint32_t self = d->self;
   *d = *p.get();
   d->self = self;
+  d->next = d->prev = nullptr;  // queue links belong to the original (skb_clone)
   slab_refs_[d->slab]++;
   return PacketRef(d);
 }

@@ -3,11 +3,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace inlet::sim {
 
 SimPort::SimPort(SimPortConfig config) : config_(std::move(config)) {
+  config_.rx_ring_size = std::max<uint32_t>(config_.rx_ring_size, 1);
+  config_.tx_ring_size = std::max<uint32_t>(config_.tx_ring_size, 1);
   rx_ring_.resize(config_.rx_ring_size);
   tx_ring_.resize(config_.tx_ring_size);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -25,7 +28,8 @@ void SimPort::attach(BufferPool& pool) {
   // ring refill does at open.
   for (Descriptor& d : rx_ring_) {
     PacketRef p = pool_->alloc();
-    d.buffer = p.release();  // may be null when the pool is tiny: refilled later
+    d.buffer = p.release();  // may be null when the pool is short: refilled later
+    if (d.buffer == nullptr) ++unfilled_;
     d.ready = false;
     d.length = 0;
   }
@@ -42,6 +46,7 @@ void SimPort::detach() {
       ring[i] = Descriptor{};
     }
   }
+  unfilled_ = 0;
   pool_ = nullptr;
 }
 
@@ -83,7 +88,22 @@ void SimPort::set_interrupt_enabled(bool enabled) {
 
 bool SimPort::rx_pending() const { return !rx_ring_.empty() && rx_ring_[rx_driver_next_].ready; }
 
+void SimPort::refill_empty_descriptors() {
+  // Descriptors the NIC owns but that have no buffer (the pool was short at
+  // attach or at a refill) get one as soon as the pool has some again.
+  for (Descriptor& d : rx_ring_) {
+    if (unfilled_ == 0) break;
+    if (d.buffer != nullptr || d.ready) continue;
+    PacketRef p = pool_->alloc();
+    if (!p) return;
+    d.buffer = p.release();
+    --unfilled_;
+  }
+}
+
 size_t SimPort::rx_burst(std::span<PacketRef> out) {
+  if (pool_ == nullptr) return 0;
+  if (unfilled_ > 0) refill_empty_descriptors();
   size_t n = 0;
   while (n < out.size()) {
     Descriptor& d = rx_ring_[rx_driver_next_];

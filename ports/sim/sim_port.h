@@ -75,8 +75,11 @@ class SimPort final : public PortQueue {
     bool ready = false;        // RX: NIC wrote a frame. TX: frame waiting for the NIC.
   };
 
+  void refill_empty_descriptors();
+
   SimPortConfig config_;
   BufferPool* pool_ = nullptr;
+  uint32_t unfilled_ = 0;  // RX descriptors without a buffer
   std::vector<Descriptor> rx_ring_;
   std::vector<Descriptor> tx_ring_;
   uint32_t rx_hw_next_ = 0;     // next descriptor the NIC will write

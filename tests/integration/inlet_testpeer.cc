@@ -553,7 +553,8 @@ const Kind kKinds[] = {
     {"icmp-unsolicited-echo-reply", "an echo reply nobody asked for: counted, consumed", "-",
      "IpInReceives IpInDelivers IcmpInMsgs IcmpInEchoReps IcmpMsgInType0", -1,
      [](const Ctx& c) {
-       wire::IcmpRepr r = wire::IcmpRepr::echo_reply(77, 1, payload(16));
+       const std::vector<uint8_t> data = payload(16);  // the Repr only points at it
+       wire::IcmpRepr r = wire::IcmpRepr::echo_reply(77, 1, data);
        std::vector<uint8_t> msg(r.total_length());
        r.emit(msg);
        return SimPeer(c.src_mac, c.src_ip).ipv4(c.dst_mac, c.dst_ip, wire::ipproto::kIcmp, msg);

@@ -64,6 +64,9 @@ it_require_privileges() {
 it_cleanup() {
   local rc=$?
   set +e
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+    echo "FAIL: ${IT_TEST:-test} stopped with exit code $rc (messages above)" >&2
+  fi
   if [ -n "$IT_SINK_PID" ] && kill -0 "$IT_SINK_PID" 2>/dev/null; then
     kill -TERM "$IT_SINK_PID" 2>/dev/null
     local i

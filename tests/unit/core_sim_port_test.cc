@@ -364,30 +364,30 @@ TEST_CASE("with a Poller: interrupt -> schedule -> poll -> re-arm, every buffer 
   CHECK(pool.in_use() == 0);
 }
 
-// KNOWN BUG in ports/sim (outside lib/core, not fixed here): attach() leaves a
-// descriptor without a buffer when the pool cannot fill the whole ring ("refilled
-// later"), but nothing refills it: the NIC stops at that descriptor for good and
-// every later frame is an rx_missed_error. Marked should_fail so the run stays
-// green; when sim_port.cc refills empty descriptors, doctest reports this test
-// and the decorator must go.
-TEST_CASE("a descriptor left empty at attach (pool short) is refilled later" *
-          doctest::should_fail()) {
-  BufferPool pool(pool_config(4));
+// attach() leaves descriptors without a buffer when the pool cannot fill the
+// whole ring; rx_burst refills them once the pool has buffers again.
+TEST_CASE("a descriptor left empty at attach (pool short) is refilled later") {
+  // Pool of 8 for a ring of 4: with 6 held at attach only two descriptors get
+  // a buffer. Once the pool has buffers again, rx_burst refills the empty
+  // ones and the ring carries full rounds (4 ring buffers + 4 for refills).
+  BufferPool pool(pool_config(8));
   SimPort port(port_config(4));
   std::vector<PacketRef> held;
-  held.push_back(pool.alloc());
-  held.push_back(pool.alloc());
-  port.attach(pool);  // only two descriptors get a buffer
-  held.clear();       // the pool has buffers again
+  for (int i = 0; i < 6; ++i) held.push_back(pool.alloc());
+  port.attach(pool);
+  held.clear();
   std::vector<PacketRef> got;
+  burst(port, got);  // nothing waiting yet: refills the empty descriptors
   size_t delivered = 0;
   for (int round = 0; round < 4; ++round) {
     for (uint8_t i = 0; i < 4; ++i) port.wire_receive(frame(i));
     delivered += burst(port, got);
     got.clear();
   }
-  CHECK(delivered >= 8);  // a ring of 4 with free buffers should carry >= 2 per round
-  CHECK(port.stats().rx_missed_errors < 8);
+  CHECK(delivered == 16);
+  CHECK(port.stats().rx_missed_errors == 0);
+  port.detach();
+  CHECK(pool.in_use() == 0);
 }
 
 }  // TEST_SUITE
