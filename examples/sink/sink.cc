@@ -16,14 +16,15 @@
 
 namespace {
 
-volatile bool g_stop = false;
-volatile bool g_dump = false;
+// Written by the signal handler: sig_atomic_t is the type that is safe there.
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_dump = 0;
 
 void on_signal(int sig) {
   if (sig == SIGUSR1) {
-    g_dump = true;
+    g_dump = 1;
   } else {
-    g_stop = true;
+    g_stop = 1;
   }
 }
 
@@ -167,7 +168,7 @@ int main(int argc, char** argv) {
     stack.poll();
     if (!stack.has_work()) stack.wait(std::min(absl::Milliseconds(100), deadline - stack.clock().now()));
     if (g_dump) {
-      g_dump = false;
+      g_dump = 0;
       std::printf("%s", stack.report().c_str());
       std::fflush(stdout);
     }

@@ -120,6 +120,7 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
   table_.reserve(max_conn + max_req + max_tw);
   ack_list_.reserve(max_conn);
   ready_list_.reserve(max_conn);
+  ready_out_.reserve(max_conn);
   ip_.register_transport(wire::ipproto::kTcp, this);
 }
 
@@ -272,6 +273,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     }
     s->from_syncookie_ = true;
     established(*s);
+    enqueue_accept(l, *s);
     connection_input(*s, std::move(p), v);
     return;
   }
@@ -327,8 +329,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
         send_synack(t, iss, s->rcv_nxt_, o, s->ts_offset_, 0, nullptr);
         s->rcv_wup_ = s->rcv_nxt_;
         // Hand the connection to the application at once (data at accept).
-        l.push(s);
-        if (l.on_accept_) l.on_accept_(l);
+        enqueue_accept(l, *s);
         mark_ready(*s);
         return;
       }
@@ -475,7 +476,13 @@ void TcpLayer::request_input(Request& r, PacketRef p, const Ipv4Delivery& d,
     return;
   }
   established(*s);
+  enqueue_accept(l, *s);
   connection_input(*s, std::move(p), v);
+}
+
+void TcpLayer::enqueue_accept(TcpListener& l, TcpSocket& s) {
+  l.push(&s);
+  if (l.on_accept_) l.on_accept_(l);
 }
 
 TcpSocket* TcpLayer::new_connection(const FourTuple& t, uint16_t ifindex, SeqNum irs, SeqNum iss,
@@ -533,6 +540,7 @@ TcpSocket* TcpLayer::new_connection(const FourTuple& t, uint16_t ifindex, SeqNum
   s.rtt_time_ = absl::InfinitePast();
   s.bytes_received_ = 0;
   s.on_ready_list_ = false;
+  s.in_ready_out_ = false;
   s.data_ready_ = nullptr;
   // The window we will advertise first; the autotuning baseline (rcvq_space).
   s.rcv_wnd_ = std::min<uint32_t>(free_window(s), 65535u << s.rcv_wscale_);
@@ -667,6 +675,10 @@ void TcpLayer::release_connection(TcpSocket& s) {
                                        it->second.index == s.index_) {
     table_.erase(it);
   }
+  if (s.in_ready_out_) {
+    ready_out_.erase(std::find(ready_out_.begin(), ready_out_.end(), &s));
+    s.in_ready_out_ = false;
+  }
   s.in_use_ = false;
   s.state_ = TcpState::kClosed;
   s.data_ready_ = nullptr;
@@ -696,8 +708,16 @@ void TcpLayer::flush() {
   // ACK below carries the update.
   for (size_t i = 0; i < ready_list_.size(); ++i) {
     TcpSocket* s = ready_list_[i];
-    if (s->in_use_ && s->data_ready_ && !s->app_closed_) s->data_ready_(*s);
-    ready_out_.push_back(s);
+    s->on_ready_list_ = false;
+    if (!s->in_use_ || s->app_closed_) {
+      maybe_release(*s);
+      continue;
+    }
+    if (s->data_ready_) s->data_ready_(*s);
+    if (!s->in_ready_out_) {
+      s->in_ready_out_ = true;
+      ready_out_.push_back(s);
+    }
   }
   ready_list_.clear();
   for (size_t i = 0; i < ack_list_.size(); ++i) {
@@ -725,9 +745,8 @@ size_t TcpLayer::take_ready(std::span<TcpSocket*> out) {
   size_t i = 0;
   for (; i < ready_out_.size() && n < out.size(); ++i) {
     TcpSocket* s = ready_out_[i];
-    s->on_ready_list_ = false;
+    s->in_ready_out_ = false;
     if (s->in_use_ && !s->app_closed_) out[n++] = s;
-    maybe_release(*s);
   }
   ready_out_.erase(ready_out_.begin(), ready_out_.begin() + static_cast<ptrdiff_t>(i));
   return n;
@@ -788,6 +807,7 @@ void TcpLayer::shutdown() {
       s.listener_ = nullptr;
       s.ack_scheduled_ = false;
       s.on_ready_list_ = false;
+      s.in_ready_out_ = false;
       release_connection(s);
     }
   }

@@ -124,7 +124,8 @@ class TcpLayer final : public TransportReceiver {
   // Connection life.
   TcpSocket* new_connection(const FourTuple& t, uint16_t ifindex, SeqNum irs, SeqNum iss,
                             const SynOptions& o, TcpListener* listener);
-  void established(TcpSocket& s);  // SYN_RECEIVED -> ESTABLISHED bookkeeping
+  void established(TcpSocket& s);
+  void enqueue_accept(TcpListener& l, TcpSocket& s);  // SYN_RECEIVED -> ESTABLISHED bookkeeping
   void reset_connection(TcpSocket& s);  // peer reset / abort: CLOSED, app told
   void to_time_wait(TcpSocket& s);
   void release_connection(TcpSocket& s);

@@ -167,7 +167,8 @@ class TcpSocket {
   absl::Time rtt_time_ = absl::InfinitePast();
 
   uint64_t bytes_received_ = 0;
-  bool on_ready_list_ = false;
+  bool on_ready_list_ = false;  // woken this poll (data_ready pending)
+  bool in_ready_out_ = false;   // on the poll-style readiness list
   absl::AnyInvocable<void(TcpSocket&)> data_ready_;
 };
 

@@ -5,6 +5,7 @@
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 #include "wire/udp.h"
 #include "wire/vlan.h"
 
@@ -73,6 +74,16 @@ Frame SimPeer::udp(wire::MacAddress dst_mac, wire::Ipv4Address dst, uint16_t src
   return ipv4(dst_mac, dst, wire::ipproto::kUdp, dgram);
 }
 
+Frame SimPeer::tcp(wire::MacAddress dst_mac, wire::Ipv4Address dst, const wire::TcpRepr& header,
+                   std::span<const uint8_t> payload) const {
+  wire::TcpRepr r = header;
+  r.payload_length = static_cast<uint16_t>(payload.size());
+  Frame seg(r.total_length());
+  std::copy(payload.begin(), payload.end(), seg.begin() + static_cast<ptrdiff_t>(r.header_length()));
+  r.emit(seg, ip_, dst);
+  return ipv4(dst_mac, dst, wire::ipproto::kTcp, seg);
+}
+
 std::string SimPeer::describe(std::span<const uint8_t> frame) {
   auto eth = wire::EthernetView::parse(frame);
   if (!eth) return "runt frame";
@@ -116,6 +127,23 @@ std::string SimPeer::describe(std::span<const uint8_t> frame) {
     }
     return prefix + absl::StrFormat("icmp type=%u code=%u %s%s", icmp->type(), icmp->code(), addrs,
                                     detail);
+  }
+  if (ip->protocol() == wire::ipproto::kTcp) {
+    auto t = wire::TcpView::parse(ip->payload());
+    if (!t) return prefix + "malformed tcp " + addrs;
+    std::string flags;
+    const char* names[] = {"F", "S", "R", "P", "."};
+    const uint8_t bits[] = {wire::tcpflag::kFin, wire::tcpflag::kSyn, wire::tcpflag::kRst,
+                            wire::tcpflag::kPsh, wire::tcpflag::kAck};
+    for (int i = 0; i < 5; ++i) {
+      if (t->flags() & bits[i]) flags += names[i];
+    }
+    std::string sack;
+    for (const auto& b : t->options().sack()) sack += absl::StrFormat(" sack %u-%u", b.left, b.right);
+    return prefix + absl::StrFormat("tcp %s:%u > %s:%u [%s] seq=%u ack=%u win=%u len=%u%s",
+                                    ip->src().to_string(), t->src_port(), ip->dst().to_string(),
+                                    t->dst_port(), flags, t->seq(), t->ack(), t->window(),
+                                    t->payload().size(), sack);
   }
   if (ip->protocol() == wire::ipproto::kUdp) {
     auto u = wire::UdpView::parse(ip->payload());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "wire/bytes.h"
+#include "wire/tcp.h"
 
 namespace inlet::sim {
 
@@ -32,6 +33,9 @@ class SimPeer {
                   std::span<const uint8_t> data) const;
   Frame udp(wire::MacAddress dst_mac, wire::Ipv4Address dst, uint16_t src_port, uint16_t dst_port,
             std::span<const uint8_t> data) const;
+
+  Frame tcp(wire::MacAddress dst_mac, wire::Ipv4Address dst, const wire::TcpRepr& header,
+            std::span<const uint8_t> payload) const;
 
   // A one-line description of a frame ("arp reply 192.0.2.2 is-at ...",
   // "icmp echo-reply id=1 seq=1 192.0.2.2 > 192.0.2.1", ...).

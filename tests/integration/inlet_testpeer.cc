@@ -275,6 +275,25 @@ const Kind kKinds[] = {
        fix_ip_checksum(f);
        return f;
      }},
+    {"udp-with-ip-options",
+     "a router alert option (RFC 2113) is well-formed: UDP starts after the 24-byte header", "-",
+     "IpInReceives IpInDelivers UdpInDatagrams", 32,
+     [](const Ctx& c) {
+       const uint8_t opts[4] = {wire::ipv4opt::kRouterAlert, 4, 0, 0};
+       wire::Ipv4Repr r{.src = c.src_ip, .dst = c.dst_ip, .protocol = wire::ipproto::kUdp};
+       r.options = opts;
+       return ipv4_frame(c, r, udp_datagram(c, c.src_ip, c.port));
+     }},
+    {"udp-shorter-than-ip-payload",
+     "UDP length 28 in a 40-byte IP payload: the UDP length rules (RFC 768; Linux trims), the "
+     "checksum covers 28 bytes and 20 payload bytes arrive",
+     "-", "IpInReceives IpInDelivers UdpInDatagrams", 20,
+     [](const Ctx& c) {
+       std::vector<uint8_t> d = udp_datagram(c, c.src_ip, c.port, 20);
+       d.insert(d.end(), 12, 0xCC);
+       wire::Ipv4Repr r{.src = c.src_ip, .dst = c.dst_ip, .protocol = wire::ipproto::kUdp};
+       return ipv4_frame(c, r, d);
+     }},
     {"all-hosts-udp",
      "UDP to 224.0.0.1, which every host has joined (RFC 1112 4), reaches the wildcard socket",
      "-", "IpInReceives IpInDelivers IpExtInMcastPkts UdpInDatagrams", 32,

@@ -120,7 +120,7 @@ test_udp() {
   # kernel to match it to the socket (ECONNREFUSED). It also comes back after
   # everything sent before it was processed, which makes it the barrier.
   it_ns 10 "$PEER" udp-send "$IT_INLET_IP" 7001 1 10 --expect-refused
-  it_ns 5 ip -s link show "$IT_TAP" | sed 's/^/  kernel: /'
+  it_check_kernel_tx_dropped
   it_stop_sink
 
   it_check "udp $IT_PORT line" "datagrams=$((n + 5)) bytes=$((expect_bytes + 5 * 100))" \
@@ -154,18 +154,19 @@ test_garbage() {
   # The stack still answers; the replies also prove every frame sent before
   # them has been processed (one FIFO queue, read in order).
   it_ping 3
+  it_check_kernel_tx_dropped
   it_stop_sink
 
   # Expected values: each kind adds one to each of its counters and one drop
   # under its reason; the pings add to theirs.
   declare -A want=() want_drop=()
-  local pings=5 delivered=0 delivered_bytes=0 name drop counters bytes why c
+  local pings=5 delivered=0 delivered_bytes=0 name drop counters bytes c
   for c in IpInReceives IpInDelivers IcmpInMsgs IcmpInEchos IcmpMsgInType8 IcmpOutMsgs \
            IcmpOutEchoReps IcmpMsgOutType0; do
     want[$c]=$pings
   done
   local nkinds=0
-  while IFS=$'\t' read -r name drop counters bytes why; do
+  while IFS=$'\t' read -r name drop counters bytes _; do
     nkinds=$((nkinds + 1))
     for c in $counters; do want[$c]=$(( ${want[$c]:-0} + 1 )); done
     [ "$drop" == "-" ] || want_drop[$drop]=$(( ${want_drop[$drop]:-0} + 1 ))
@@ -195,6 +196,10 @@ test_garbage() {
   it_check "drop reasons" "$expect_drops" "$(it_drops)"
   it_check "udp $IT_PORT line" "datagrams=$delivered bytes=$delivered_bytes" "$(it_udp_line "$IT_PORT")"
   it_check_clean_exit
+  if [ "$IT_FAILURES" -ne 0 ]; then
+    echo "---- the frames sent (kind, expected drop, counters +1 each) ----"
+    "$PEER" kinds | awk -F'\t' '{ printf "  %-28s %-24s %s\n", $1, $2, $3 }'
+  fi
   it_finish
 }
 
@@ -241,7 +246,7 @@ test_pcap() {
     fi
   done
   it_check "UDP payloads intact" 0 "$bad"
-  it_check "udp $IT_PORT line" "datagrams=$n bytes=$((n / 2 * (100 + 300)))" "$(it_udp_line "$IT_PORT")"
+  it_check "udp $IT_PORT line" "datagrams=$n bytes=$((n * (100 + 300) / 2))" "$(it_udp_line "$IT_PORT")"
   it_check_clean_exit
   it_finish
 }

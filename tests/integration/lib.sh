@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the constants are for the scripts that source this
 # lib.sh — set-up, teardown and assertions shared by the kernel-peer tests.
 #
 # Topology (everything inside a namespace this run creates and deletes):
@@ -220,6 +221,14 @@ it_check_clean_exit() {
   line=$(grep '^pool: ' "$IT_DIR/sink.out" | tail -n 1)
   it_check "pool in_use at exit" "in_use=0" "$(grep -o 'in_use=[0-9]*' <<<"$line")"
   it_check "pool alloc_failures" "alloc_failures=0" "$(grep -o 'alloc_failures=[0-9]*' <<<"$line")"
+}
+
+# Frames the kernel dropped on its side of the TAP (a full queue while inlet
+# was not reading): a loss that is not inlet's, but would skew every count.
+it_check_kernel_tx_dropped() {
+  local dropped
+  dropped=$(it_ns 5 ip -s link show "$IT_TAP" | awk 'tx { print $4; exit } $1 == "TX:" { tx = 1 }')
+  it_check "kernel TAP TX dropped (lost before inlet)" 0 "$dropped"
 }
 
 # it_ping COUNT [PING OPTIONS...]: COUNT echo requests from the kernel; all

@@ -178,6 +178,18 @@ TEST_CASE("net.ipv4.neigh.default.gc_thresh3: a flood of senders never grows the
                                 {Counter::tx_packets, 20},
                                 {Counter::ArpTableFull, 16}}) == "");
 
+  // Output toward a new neighbour finds no room either: the packet is
+  // dropped (counted), and no request is sent for an entry we cannot keep.
+  const auto before_out = h.snapshot();
+  const uint8_t payload[] = {1};
+  CHECK(h.stack().udp_send({wire::kIpv4Any, 7000}, {ip("192.0.2.100"), 5000}, payload));
+  CHECK(h.run().empty());
+  CHECK(h.neighbours().size() == 4);
+  CHECK(h.counter_diff(before_out, {{Counter::UdpOutDatagrams, 1},
+                                    {Counter::IpOutRequests, 1},
+                                    {Counter::ArpTableFull, 1},
+                                    {Counter::ArpUnresolvedDiscards, 1}}) == "");
+
   // Once the entries have gone STALE, a newcomer evicts the least recently
   // used one (neighbour GC) instead of being refused.
   h.advance(absl::Seconds(31), absl::Seconds(1));

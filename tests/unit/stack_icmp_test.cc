@@ -74,6 +74,35 @@ TEST_CASE("RFC 1122 3.2.2.6: an echo request with an odd-length payload is echoe
   h.finish();
 }
 
+TEST_CASE("RFC 1122 3.2.2.6: an empty echo in a padded frame, or one with IP options, gets an exact reply") {
+  StackHarness h;
+  h.learn_peer();
+  // 42 bytes of frame padded to the Ethernet minimum: the padding is not data.
+  Bytes padded = h.peer().icmp_echo(h.our_mac(), h.our_ip(), 5, 6, {});
+  padded.resize(wire::kEthernetMinFrame, 0xA5);
+  auto sent = h.exchange(padded);
+  REQUIRE(sent.size() == 1);
+  check_echo_reply(h, sent[0], h.our_ip(), 5, 6, {});
+  CHECK(parse_sent_ipv4(sent[0]).ip.total_length() == 28);
+
+  // Options in the request: the reply carries a fresh 20-byte header.
+  const wire::IcmpRepr echo = wire::IcmpRepr::echo_request(7, 8, kPingData);
+  Bytes msg(echo.total_length());
+  echo.emit(msg);
+  const uint8_t options[] = {wire::ipv4opt::kNop, wire::ipv4opt::kNop, wire::ipv4opt::kNop,
+                             wire::ipv4opt::kEol};
+  wire::Ipv4Repr repr;
+  repr.src = h.peer().ip();
+  repr.dst = h.our_ip();
+  repr.protocol = wire::ipproto::kIcmp;
+  repr.options = options;
+  sent = h.exchange(ipv4_frame(h.our_mac(), h.peer().mac(), repr, msg));
+  REQUIRE(sent.size() == 1);
+  check_echo_reply(h, sent[0], h.our_ip(), 7, 8, kPingData);
+  CHECK(parse_sent_ipv4(sent[0]).ip.header_length() == 20);
+  h.finish();
+}
+
 TEST_CASE("Linux icmp_reply: an echo request with no route back counts IpOutNoRoutes, not IcmpOutEchoReps") {
   StackHarness h;
   const sim::SimPeer far(h.peer().mac(), ip("203.0.113.5"));

@@ -38,6 +38,16 @@ TEST_CASE("RFC 791 3.1: a version other than 4 is a header error") {
   h.finish();
 }
 
+TEST_CASE("RFC 791 3.1: fewer than 20 bytes of IPv4 is a header error") {
+  StackHarness h;
+  Bytes f = good_udp(h);
+  f.resize(kEth + 19);
+  expect_ip_drop(h, f, {{Counter::IpInHdrErrors, 1}});
+  f.resize(kEth);
+  expect_ip_drop(h, f, {{Counter::IpInHdrErrors, 1}});
+  h.finish();
+}
+
 TEST_CASE("RFC 791 3.1: IHL below 5 is a header error") {
   StackHarness h;
   Bytes f = good_udp(h);

@@ -208,6 +208,24 @@ TEST_CASE("RFC 1122 4.1.3.1: a long datagram to a closed port is quoted up to 57
   h.finish();
 }
 
+TEST_CASE("bind(2) to one address: datagrams to the host's other address find no socket") {
+  StackHarness h({.addresses = {{ip("192.0.2.2"), 24}, {ip("198.51.100.2"), 24}}});
+  h.learn_peer();
+  auto sock = h.stack().udp_bind(ip("192.0.2.2"), 7000);
+  REQUIRE(sock.ok());
+  auto before = h.snapshot();
+  const auto sent = h.exchange(h.peer().udp(h.our_mac(), ip("198.51.100.2"), 5000, 7000, kData));
+  REQUIRE(sent.size() == 1);
+  const SentIpv4 s = parse_sent_ipv4(sent[0]);
+  CHECK(s.ip.src() == ip("198.51.100.2"));  // from the address the datagram was sent to
+  CHECK(h.count(Counter::UdpNoPorts) - before.values[static_cast<size_t>(Counter::UdpNoPorts)] == 1);
+  CHECK_FALSE((*sock)->readable());
+  before = h.snapshot();
+  CHECK(h.exchange(h.peer().udp(h.our_mac(), ip("192.0.2.2"), 5000, 7000, kData)).empty());
+  CHECK(h.counter_diff(before, kDelivered) == "");
+  h.finish();
+}
+
 TEST_CASE("Linux __udp4_lib_mcast_deliver: a broadcast to a closed port counts UdpIgnoredMulti, no ICMP") {
   StackHarness h;
   h.learn_peer();
