@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/stack.h"
+#include "examples/common/sha256.h"
 #include "ports/pcap/pcap_tap.h"
 #include "ports/tap/tap_port.h"
 
@@ -33,7 +34,7 @@ void on_signal(int sig) {
   std::fprintf(stderr,
                "usage: inlet-sink --tap IFNAME --addr A.B.C.D/P [--gateway IP] [--udp PORT]...\n"
                "                  [--seconds S] [--sysctl key=value]... [--pcap FILE]\n"
-               "                  [--mac MAC] [--mtu N]\n");
+               "                  [--mac MAC] [--mtu N] [--tcp PORT]... [--sysctl-file FILE]\n");
   std::exit(2);
 }
 
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   std::string tap_name, pcap_path;
   std::vector<inlet::link::InterfaceAddress> addrs;
   std::vector<uint16_t> udp_ports;
+  std::vector<uint16_t> tcp_ports;
   std::vector<inlet::wire::Ipv4Address> gateways;
   double seconds = 0;
   uint32_t mtu = 1500;
@@ -85,6 +87,15 @@ int main(int argc, char** argv) {
       long port = std::strtol(v.c_str(), nullptr, 10);
       if (port <= 0 || port > 65535) usage(("bad --udp " + v).c_str());
       udp_ports.push_back(static_cast<uint16_t>(port));
+    } else if (a == "--tcp") {
+      std::string v = value();
+      long port = std::strtol(v.c_str(), nullptr, 10);
+      if (port <= 0 || port > 65535) usage(("bad --tcp " + v).c_str());
+      tcp_ports.push_back(static_cast<uint16_t>(port));
+    } else if (a == "--sysctl-file") {
+      std::string v = value();
+      absl::Status s = tunables.load_file(v);
+      if (!s.ok()) usage(("--sysctl-file " + std::string(s.message())).c_str());
     } else if (a == "--seconds") {
       seconds = std::atof(value().c_str());
     } else if (a == "--sysctl") {
@@ -154,6 +165,46 @@ int main(int argc, char** argv) {
     sockets.push_back(*s);
   }
 
+  // TCP: accept everything, read everything, digest it, close on EOF.
+  struct Flow {
+    std::string peer;
+    uint64_t bytes = 0;
+    inlet::examples::Sha256 sha;
+    bool open = true;
+  };
+  std::vector<std::unique_ptr<Flow>> flows;  // in accept order
+  std::vector<inlet::tcp::TcpListener*> listeners;
+  auto drain = [](inlet::tcp::TcpSocket& sock, Flow& f) {
+    for (;;) {
+      const size_t n = sock.read(scratch);
+      if (n == 0) break;
+      f.bytes += n;
+      f.sha.update(std::span<const uint8_t>(scratch, n));
+    }
+    if ((sock.eof() || sock.was_reset()) && f.open) {
+      f.open = false;
+      sock.close();
+    }
+  };
+  for (uint16_t p : tcp_ports) {
+    auto l = stack.tcp_listen(inlet::wire::kIpv4Any, p, 4096);
+    if (!l.ok()) {
+      std::fprintf(stderr, "inlet-sink: --tcp %u: %s\n", p, std::string(l.status().message()).c_str());
+      return 1;
+    }
+    (*l)->set_fastopen_queue(256);
+    (*l)->set_on_accept([&flows, drain](inlet::tcp::TcpListener& lst) {
+      while (inlet::tcp::TcpSocket* sock = lst.accept()) {
+        flows.push_back(std::make_unique<Flow>());
+        Flow* f = flows.back().get();
+        f->peer = sock->tuple().remote.to_string() + ":" + std::to_string(sock->tuple().remote_port);
+        sock->set_data_ready([f, drain](inlet::tcp::TcpSocket& so) { drain(so, *f); });
+        drain(*sock, *f);  // Fast Open data is there at accept
+      }
+    });
+    listeners.push_back(*l);
+  }
+
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
@@ -178,6 +229,10 @@ int main(int argc, char** argv) {
     std::printf("udp %u datagrams=%llu bytes=%llu\n", s->local().port,
                 static_cast<unsigned long long>(s->received_datagrams()),
                 static_cast<unsigned long long>(s->received_bytes()));
+  }
+  for (const auto& f : flows) {
+    std::printf("tcp %s bytes=%llu sha256=%s\n", f->peer.c_str(),
+                static_cast<unsigned long long>(f->bytes), f->sha.hex_digest().c_str());
   }
   stack.shutdown();
   std::printf("%s", stack.report().c_str());
