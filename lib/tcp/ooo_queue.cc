@@ -25,7 +25,7 @@ OooInsert OooQueue::insert(PacketRef p, SeqNum seq, SeqNum end) {
     if (seg_end(pos) >= end) {  // wholly covered: nothing new
       ++r.merged;
       note_dup(r, seq, end);
-      r.block = block_around(pos);
+      r.range = SeqRange{seg_seq(pos), seg_end(pos)};
       return r;  // p released
     }
     // Keep what is queued; take only the new tail of this segment.
@@ -56,7 +56,8 @@ OooInsert OooQueue::insert(PacketRef p, SeqNum seq, SeqNum end) {
   Packet* raw = p.get();
   q_.insert_after(pos, std::move(p));
   r.queued = true;
-  r.block = block_around(raw);
+  r.range = SeqRange{seq, end};
+  (void)raw;
   return r;
 }
 

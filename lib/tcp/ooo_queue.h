@@ -23,7 +23,7 @@ struct OooInsert {
   bool queued = false;            // false: every byte was already queued
   uint32_t merged = 0;            // queued segments it overlapped (TcpExtTCPOFOMerge)
   std::optional<SeqRange> dsack;  // the first duplicate range (RFC 2883)
-  SeqRange block;                 // the contiguous queued range holding the new data
+  SeqRange range;                 // the bytes this segment added (after trimming)
 };
 
 class OooQueue {
@@ -59,7 +59,8 @@ class OooQueue {
   size_t truesize() const { return q_.truesize(); }
   SeqNum lowest() const { return seg_seq(q_.front()); }
   SeqNum highest_end() const { return seg_end(q_.back()); }
-  // The contiguous queued range containing `seq` (queued, by contract).
+  // The contiguous queued range around a queued packet (walks neighbours:
+  // O(block length), for tests and diagnostics, not the per-packet path).
   SeqRange block_around(const Packet* p) const;
   // Calls f(SeqRange) for each contiguous block, lowest first.
   template <class F>

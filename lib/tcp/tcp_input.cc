@@ -320,7 +320,7 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
       s.dsack_ = r.dsack;
       counters_.add(Counter::TcpExtTCPDSACKOfoSent);
     }
-    if (r.queued && s.sack_ok_) update_sack_blocks(s, r.block);
+    if (r.queued && s.sack_ok_) update_sack_blocks(s, r.range);
     quickack_enter(s);
     ack_now = true;  // an immediate duplicate ACK carrying SACK
   }
@@ -375,15 +375,26 @@ void TcpLayer::process_fin(TcpSocket& s) {
 }
 
 // RFC 2018 4: the first block reports the most recently received segment's
-// block, then the most recently reported others.
-void TcpLayer::update_sack_blocks(TcpSocket& s, const SeqRange& newest) {
+// block, then the most recently reported others. As Linux's
+// tcp_sack_new_ofo_skb, the new range absorbs every block it touches, so no
+// walk of the queue is needed (a window arriving in reverse stays O(1) per
+// segment).
+void TcpLayer::update_sack_blocks(TcpSocket& s, const SeqRange& added) {
+  SeqRange newest = added;
   std::array<SeqRange, 4> out;
-  uint8_t n = 0;
-  out[n++] = newest;
+  uint8_t n = 1;
+  for (uint8_t i = 0; i < s.sack_count_; ++i) {
+    const SeqRange& b = s.sack_blocks_[i];
+    if (b.left <= newest.right && newest.left <= b.right) {
+      newest.left = seq_min(newest.left, b.left);
+      newest.right = seq_max(newest.right, b.right);
+    }
+  }
+  out[0] = newest;
   for (uint8_t i = 0; i < s.sack_count_ && n < out.size(); ++i) {
     const SeqRange& b = s.sack_blocks_[i];
-    const bool touches = b.left <= newest.right && newest.left <= b.right;
-    if (!touches && b.right > s.rcv_nxt_) out[n++] = b;
+    const bool absorbed = newest.left <= b.left && b.right <= newest.right;
+    if (!absorbed && b.right > s.rcv_nxt_) out[n++] = b;
   }
   s.sack_blocks_ = out;
   s.sack_count_ = n;

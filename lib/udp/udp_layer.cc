@@ -40,7 +40,8 @@ std::optional<UdpDatagramInfo> UdpSocket::recv(std::span<uint8_t> buf) {
   info.to = {wire::Ipv4Address::load(ip + 16), wire::load_be16(udp + 2)};
   info.length = p->length();
   info.copied = std::min(buf.size(), info.length);
-  std::memcpy(buf.data(), p->data_ptr(), info.copied);  // the one copy
+  // The one copy; an empty buffer (just asking the length) may be null.
+  if (info.copied > 0) std::memcpy(buf.data(), p->data_ptr(), info.copied);
   return info;
 }
 

@@ -487,6 +487,60 @@ TEST_CASE("replay zeek ipv4 fragmented-1: three fragments are IpReasmReqds / IpR
                              Counter::IpReasmFails}) == "");
 }
 
+struct OneCounterCase {
+  const char* file;
+  const char* what;
+  const char* mac;
+  const char* address;
+  std::vector<std::pair<Counter, uint64_t>> expected;  // exact values after the replay
+};
+
+TEST_CASE("replay: captures whose one malformation is known land on exactly their counters") {
+  const std::vector<OneCounterCase> cases = {
+      {"tcpdump__ipv4_invalid_total_length.pcap", "total length 85, 84 bytes captured",
+       "c0:d6:82:36:03:2b", "45.33.127.156",
+       {{Counter::rx_packets, 1}, {Counter::IpInReceives, 1}, {Counter::IpExtInTruncatedPkts, 1}}},
+      {"tcpdump__ipv4_invalid_length.pcap", "19 bytes of IPv4 header", "c0:d6:82:36:03:2b",
+       "45.33.127.156",
+       {{Counter::rx_packets, 1}, {Counter::IpInReceives, 1}, {Counter::IpInHdrErrors, 1}}},
+      {"zeek__q-in-q.pcap", "five double-tagged frames (VLAN 13 over 10)", "02:00:5e:10:00:01",
+       "172.19.51.63", {{Counter::rx_packets, 5}, {Counter::rx_vlan_dropped, 5}}},
+      {"zeek__icmp_dot1q.pcap", "VLAN 123: 10 frames for us or broadcast, 5 for another host",
+       "00:19:06:ea:b8:c1", "192.168.123.1",
+       {{Counter::rx_packets, 15}, {Counter::rx_vlan_dropped, 10}, {Counter::rx_otherhost_dropped, 5}}},
+      {"tcpdump__arp-too-long-tha.pcap",
+       "64 of 262144 bytes captured: an 802.1ad tag (VID 48) over ARP with hlen 14",
+       "30:30:30:30:30:30", "10.0.0.1", {{Counter::rx_packets, 1}, {Counter::rx_vlan_dropped, 1}}},
+  };
+  for (const OneCounterCase& c : cases) {
+    const std::string file = c.file, what = c.what;
+    CAPTURE(file);
+    CAPTURE(what);
+    const auto path = curated(c.file);
+    if (!path) continue;
+    Setup setup;
+    setup.mac = mac(c.mac);
+    setup.addresses = {{ip(c.address), 24}};
+    const Outcome o = replay(*path, setup, 1);
+    REQUIRE(o.open_status.ok());
+    check_invariants(o);
+    std::string diff;
+    for (size_t i = 0; i < kCounterCount; ++i) {
+      const Counter k = static_cast<Counter>(i);
+      if (k == Counter::rx_bytes || k == Counter::IpExtInOctets) continue;
+      uint64_t want = 0;
+      for (const auto& [ek, ev] : c.expected) {
+        if (ek == k) want = ev;
+      }
+      if (o.end[i] != want) {
+        diff += absl::StrFormat("%s=%d (want %d) ", std::string(counter_name(k)), o.end[i], want);
+      }
+    }
+    CHECK(diff == "");
+    CHECK(o.stats.transmitted == 0);
+  }
+}
+
 TEST_SUITE_END();
 
 }  // namespace

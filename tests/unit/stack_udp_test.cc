@@ -72,6 +72,19 @@ TEST_CASE("recv(2) without MSG_TRUNC: a short buffer gets the head of the datagr
   h.finish();
 }
 
+TEST_CASE("recv(2) into an empty buffer reports the datagram's length and discards it") {
+  StackHarness h;
+  auto sock = h.stack().udp_bind(wire::kIpv4Any, 7000);
+  REQUIRE(sock.ok());
+  h.exchange(h.peer().udp(h.our_mac(), h.our_ip(), 5000, 7000, kData));
+  auto d = (*sock)->recv(std::span<uint8_t>());
+  REQUIRE(d.has_value());
+  CHECK(d->length == kData.size());
+  CHECK(d->copied == 0);
+  CHECK_FALSE((*sock)->readable());
+  h.finish();
+}
+
 TEST_CASE("RFC 768: a zero checksum means none was computed and is accepted") {
   StackHarness h;
   auto sock = h.stack().udp_bind(wire::kIpv4Any, 7000);
