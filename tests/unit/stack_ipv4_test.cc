@@ -151,7 +151,8 @@ TEST_CASE("RFC 1812 5.3.7 / Linux ip_route_input_slow: martian sources are dropp
 
 TEST_CASE("RFC 1122 3.2.1.3: a host drops datagrams not addressed to it (IpInAddrErrors)") {
   StackHarness h;
-  for (const char* dst : {"192.0.2.77", "10.1.1.1", "198.51.100.2"}) {
+  for (const char* dst : {"192.0.2.77", "10.1.1.1", "198.51.100.2", "198.51.100.255", "0.0.0.0",
+                          "127.0.0.1"}) {
     CAPTURE(dst);
     expect_ip_drop(h, h.peer().udp(h.our_mac(), ip(dst), 5000, 7000, kPayload),
                    {{Counter::IpInAddrErrors, 1}});
