@@ -113,17 +113,20 @@ size_t TimerWheel::advance(absl::Time now) {
 }
 
 absl::Time TimerWheel::next_deadline() const {
-  absl::Time best = absl::InfiniteFuture();
-  if (armed_ == 0) return best;
+  if (armed_ == 0) return absl::InfiniteFuture();
+  // The time of the earliest tick that holds a timer: that is when advance()
+  // will fire it (deadlines are rounded up to a tick). Returning the exact
+  // deadline instead would have a caller wake early and spin until the tick.
+  int64_t best = INT64_MAX;
   for (Timer* head : slots_) {
     if (head == nullptr) continue;
     Timer* t = head;
     do {
-      best = std::min(best, t->deadline_);
+      best = std::min(best, t->tick_);
       t = t->next_;
     } while (t != head);
   }
-  return best;
+  return origin_ + granularity_ * best;
 }
 
 }  // namespace inlet

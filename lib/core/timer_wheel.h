@@ -53,8 +53,9 @@ class TimerWheel {
   // Fires every timer whose deadline tick is <= now's tick, slot by slot.
   // Returns how many fired.
   size_t advance(absl::Time now);
-  // Earliest armed deadline (absl::InfiniteFuture() when none): how long a
-  // caller may sleep.
+  // When advance() will next fire something: the earliest armed deadline
+  // rounded up to its tick (absl::InfiniteFuture() when none) — how long a
+  // caller may sleep without waking early and spinning.
   absl::Time next_deadline() const;
   size_t armed_count() const { return armed_; }
 

@@ -81,6 +81,20 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
     s.index_ = static_cast<uint32_t>(i);
     s.delack_timer_.set_callback([this, &s] { schedule_ack(s, true); counters_.add(Counter::TcpExtDelayedACKs); });
     s.rto_timer_.set_callback([this, &s] {
+      if (s.state_ == TcpState::kSynReceived && !s.fin_queued_) {
+        // A Fast Open child's SYN-ACK, retransmitted as a request's would be
+        // (tcp_fastopen_synack_timer); out of retries, the connection fails.
+        if (s.retransmits_ >= tunables_.get(Tunable::kTcpSynackRetries)) {
+          counters_.add(Counter::TcpExtTCPAbortOnTimeout);
+          reset_connection(s);
+          maybe_release(s);
+          return;
+        }
+        ++s.retransmits_;
+        resend_synack(s);
+        timers_.arm(s.rto_timer_, clock_.now() + kSynackTimeoutInit * (1 << std::min<int>(s.retransmits_, 6)));
+        return;
+      }
       // FIN retransmission with back-off, or the FIN_WAIT_2 timeout.
       if (s.state_ == TcpState::kFinWait2 || s.retransmits_ >= 8) {
         if (s.state_ != TcpState::kFinWait2) counters_.add(Counter::TcpExtTCPAbortOnTimeout);
@@ -110,11 +124,12 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
       counters_.add(Counter::TcpExtTCPSynRetrans);
       counters_.add(Counter::TcpRetransSegs);
       SynOptions peer{r.peer_mss, r.peer_wscale, r.sack_ok, r.ts_ok, r.ts_recent};
-      send_synack(r.tuple, r.iss, r.irs + 1, peer, r.ts_offset, 0, nullptr);
+      send_synack(r.tuple, r.ifindex, r.iss, r.irs + 1, peer, r.ts_offset, 0, nullptr);
       timers_.arm(r.timer, clock_.now() + kSynackTimeoutInit * (1 << std::min<int>(r.retransmits, 6)));
     });
     free_requests_.push_back(static_cast<uint32_t>(i));
   }
+  tw_capacity_ = max_tw;
   time_waits_.resize(std::max<size_t>(max_tw, 1));
   tw_timer_.set_callback([this] { expire_time_wait(clock_.now()); });
   table_.reserve(max_conn + max_req + max_tw);
@@ -154,6 +169,9 @@ void TcpLayer::close_listener(TcpListener* l) {
   }
   for (size_t i = 0; i < request_capacity_; ++i) {
     if (requests_[i].in_use && requests_[i].listener == l) free_request(requests_[i]);
+  }
+  for (size_t i = 0; i < socket_capacity_; ++i) {
+    if (sockets_[i].tfo_listener_ == l) sockets_[i].tfo_listener_ = nullptr;
   }
   listeners_.erase(listener_key(l->address(), l->port()));
 }
@@ -230,7 +248,13 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     drop(std::move(p), DropReason::kTcpNotAcceptable);
     return;
   }
-  if (v.ack_flag() && !v.syn()) {
+  if (v.ack_flag() && v.syn()) {
+    // RFC 9293 3.10.7.2: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>.
+    send_reset(t, SeqNum(v.ack()), std::nullopt);
+    drop(std::move(p), DropReason::kTcpBadFlags);
+    return;
+  }
+  if (v.ack_flag()) {
     // A third ACK with no request: a SYN cookie, if we have sent any lately.
     const int64_t mode = tunables_.get(Tunable::kTcpSyncookies);
     const bool cookies_live =
@@ -244,6 +268,9 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     const CookieTuple ct{t.remote, t.local, t.remote_port, t.local_port};
     std::optional<uint16_t> mss = cookies_.check(ct, v.seq() - 1, v.ack() - 1, minute);
     if (!mss) {
+      // As Linux (cookie_v4_check hands the segment back to LISTEN): an ACK
+      // that is no valid cookie is answered with a reset.
+      send_reset(t, SeqNum(v.ack()), std::nullopt);
       drop(std::move(p), DropReason::kTcpCookieFailed);
       return;
     }
@@ -268,6 +295,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     counters_.add(Counter::TcpExtSyncookiesRecv);
     TcpSocket* s = new_connection(t, p->ifindex, SeqNum(v.seq() - 1), SeqNum(v.ack() - 1), o, &l);
     if (s == nullptr) {
+      counters_.add(Counter::TcpExtListenDrops);
       drop(std::move(p), DropReason::kTcpListenOverflow);
       return;
     }
@@ -314,11 +342,14 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
       TcpSocket* s = new_connection(t, p->ifindex, SeqNum(v.seq()), iss, o, &l);
       if (s != nullptr) {
         counters_.add(Counter::TcpExtTCPFastOpenPassive);
+        counters_.add(Counter::TcpPassiveOpens);  // the child exists now (tcp_create_openreq_child)
         s->fast_open_ = true;
         s->state_ = TcpState::kSynReceived;
+        s->tfo_listener_ = &l;
         ++l.fastopen_pending_;
         // The SYN's data is in order right after the SYN: queue it now and
         // acknowledge it in the SYN-ACK.
+        const uint16_t p_ifindex = p->ifindex;
         p->pull(static_cast<uint32_t>(v.header_length()));
         const uint32_t len = p->length();
         set_seg(p.get(), s->rcv_nxt_, s->rcv_nxt_ + len);
@@ -326,8 +357,9 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
         s->rcv_nxt_ += len;
         s->bytes_received_ += len;
         if (opt.timestamps) s->ts_recent_ = opt.timestamps->value;
-        send_synack(t, iss, s->rcv_nxt_, o, s->ts_offset_, 0, nullptr);
+        send_synack(t, p_ifindex, iss, s->rcv_nxt_, o, s->ts_offset_, 0, nullptr);
         s->rcv_wup_ = s->rcv_nxt_;
+        timers_.arm(s->rto_timer_, clock_.now() + kSynackTimeoutInit);
         // Hand the connection to the application at once (data at accept).
         enqueue_accept(l, *s);
         mark_ready(*s);
@@ -345,9 +377,8 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
 
   // Accept queue full: drop the SYN (Linux's tcp_conn_request).
   if (l.accept_queue_full()) {
-    counters_.add(Counter::TcpExtListenOverflows);
     counters_.add(Counter::TcpExtListenDrops);
-    drop(std::move(p), DropReason::kTcpListenOverflow);
+    drop(std::move(p), DropReason::kTcpListenOverflow);  // counts ListenOverflows
     return;
   }
   const int64_t mode = tunables_.get(Tunable::kTcpSyncookies);
@@ -375,7 +406,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
       cookie_o.sack = false;
     }
     counters_.add(Counter::TcpExtSyncookiesSent);
-    send_synack(t, iss, SeqNum(v.seq()) + 1, cookie_o, ts_offset_for(t), tsval,
+    send_synack(t, p->ifindex, iss, SeqNum(v.seq()) + 1, cookie_o, ts_offset_for(t), tsval,
                 send_cookie ? &cookie : nullptr);
     return;  // the SYN is consumed: a cookie keeps no state
   }
@@ -404,7 +435,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
   table_.emplace(t, Entry{EntryKind::kRequest, ri});
   // Data in a SYN without a valid cookie is not accepted (RFC 7413 4.2.2):
   // the SYN-ACK acknowledges only the SYN, and the client sends it again.
-  send_synack(t, r.iss, r.irs + 1, o, r.ts_offset, 0, send_cookie ? &cookie : nullptr);
+  send_synack(t, r.ifindex, r.iss, r.irs + 1, o, r.ts_offset, 0, send_cookie ? &cookie : nullptr);
   timers_.arm(r.timer, clock_.now() + kSynackTimeoutInit);
 }  // the SYN is consumed (released here)
 
@@ -425,9 +456,12 @@ void TcpLayer::request_input(Request& r, PacketRef p, const Ipv4Delivery& d,
   }
   if (v.syn()) {
     if (SeqNum(v.seq()) == r.irs && !v.ack_flag()) {
-      // A retransmitted SYN: our SYN-ACK was lost; send it again.
+      // A retransmitted SYN: our SYN-ACK was lost; send it again
+      // (inet_rtx_syn_ack, counted as a retransmission).
+      counters_.add(Counter::TcpExtTCPSynRetrans);
+      counters_.add(Counter::TcpRetransSegs);
       SynOptions peer{r.peer_mss, r.peer_wscale, r.sack_ok, r.ts_ok, r.ts_recent};
-      send_synack(r.tuple, r.iss, r.irs + 1, peer, r.ts_offset, 0, nullptr);
+      send_synack(r.tuple, r.ifindex, r.iss, r.irs + 1, peer, r.ts_offset, 0, nullptr);
       return;
     }
     drop(std::move(p), DropReason::kTcpBadFlags);
@@ -454,9 +488,10 @@ void TcpLayer::request_input(Request& r, PacketRef p, const Ipv4Delivery& d,
     return;
   }
   TcpListener& l = *r.listener;
-  if (l.accept_queue_full()) {
+  if (l.accept_queue_full() || free_sockets_.empty()) {
     // Linux keeps the request and drops the ACK: the client's retransmission
-    // (or our SYN-ACK's) may find room later.
+    // (or our SYN-ACK's) may find room later. (No free connection slot is
+    // the same overflow: the request must not be lost before one exists.)
     counters_.add(Counter::TcpExtListenDrops);
     if (tunables_.get(Tunable::kTcpAbortOnOverflow) != 0) {
       send_reset(r.tuple, SeqNum(v.ack()), std::nullopt);
@@ -470,11 +505,7 @@ void TcpLayer::request_input(Request& r, PacketRef p, const Ipv4Delivery& d,
   const SeqNum irs = r.irs, iss = r.iss;
   const uint16_t ifindex = r.ifindex;
   free_request(r);
-  TcpSocket* s = new_connection(t, ifindex, irs, iss, o, &l);
-  if (s == nullptr) {
-    drop(std::move(p), DropReason::kTcpListenOverflow);
-    return;
-  }
+  TcpSocket* s = new_connection(t, ifindex, irs, iss, o, &l);  // a slot is free (checked above)
   established(*s);
   enqueue_accept(l, *s);
   connection_input(*s, std::move(p), v);
@@ -487,10 +518,7 @@ void TcpLayer::enqueue_accept(TcpListener& l, TcpSocket& s) {
 
 TcpSocket* TcpLayer::new_connection(const FourTuple& t, uint16_t ifindex, SeqNum irs, SeqNum iss,
                                     const SynOptions& o, TcpListener* listener) {
-  if (free_sockets_.empty()) {
-    counters_.add(Counter::TcpExtListenOverflows);
-    return nullptr;
-  }
+  if (free_sockets_.empty()) return nullptr;  // the caller counts the drop
   const uint32_t i = free_sockets_.back();
   free_sockets_.pop_back();
   TcpSocket& s = sockets_[i];
@@ -499,6 +527,7 @@ TcpSocket* TcpLayer::new_connection(const FourTuple& t, uint16_t ifindex, SeqNum
   s.state_ = TcpState::kSynReceived;
   s.tuple_ = t;
   s.listener_ = nullptr;
+  s.tfo_listener_ = nullptr;
   s.ifindex_ = ifindex;
   s.iss_ = iss;
   s.snd_una_ = iss;
@@ -542,9 +571,10 @@ TcpSocket* TcpLayer::new_connection(const FourTuple& t, uint16_t ifindex, SeqNum
   s.on_ready_list_ = false;
   s.in_ready_out_ = false;
   s.data_ready_ = nullptr;
-  // The window we will advertise first; the autotuning baseline (rcvq_space).
-  s.rcv_wnd_ = std::min<uint32_t>(free_window(s), 65535u << s.rcv_wscale_);
-  s.space_ = std::max<uint32_t>(s.rcv_wnd_, 10u * s.adv_mss_);
+  // The window the SYN-ACK advertises (never scaled, RFC 7323 2.2); the
+  // autotuning baseline (tcp_init_buffer_space: min(rcv_wnd, 10 * advmss)).
+  s.rcv_wnd_ = std::min<uint32_t>(free_window(s), 65535u);
+  s.space_ = std::min<uint32_t>(s.rcv_wnd_, 10u * s.adv_mss_);
   quickack_enter(s);
   table_.insert_or_assign(t, Entry{EntryKind::kConnection, i});
   ++live_connections_;
@@ -557,10 +587,26 @@ void TcpLayer::established(TcpSocket& s) {
   counters_.add(Counter::TcpPassiveOpens);
 }
 
+void TcpLayer::fastopen_done(TcpSocket& s) {
+  if (s.tfo_listener_ == nullptr) return;
+  if (s.tfo_listener_->fastopen_pending_ > 0) --s.tfo_listener_->fastopen_pending_;
+  s.tfo_listener_ = nullptr;
+}
+
+void TcpLayer::resend_synack(TcpSocket& s) {
+  counters_.add(Counter::TcpExtTCPSynRetrans);
+  counters_.add(Counter::TcpRetransSegs);
+  SynOptions peer{s.peer_mss_,
+                  s.ws_ok_ ? std::optional<uint8_t>(s.snd_wscale_) : std::nullopt,
+                  s.sack_ok_, s.ts_ok_, s.ts_recent_};
+  send_synack(s.tuple_, s.ifindex_, s.iss_, s.rcv_nxt_, peer, s.ts_offset_, 0, nullptr);
+}
+
 void TcpLayer::reset_connection(TcpSocket& s) {
   if (s.state_ == TcpState::kEstablished || s.state_ == TcpState::kCloseWait) {
     counters_.add(Counter::TcpEstabResets);
   }
+  fastopen_done(s);
   s.state_ = TcpState::kClosed;
   s.reset_ = true;
   timers_.cancel(s.delack_timer_);
@@ -572,10 +618,12 @@ void TcpLayer::reset_connection(TcpSocket& s) {
 void TcpLayer::to_time_wait(TcpSocket& s) {
   timers_.cancel(s.delack_timer_);
   timers_.cancel(s.rto_timer_);
-  if (tw_count_ == time_waits_.size()) {
+  if (tw_live_ < tw_capacity_ && tw_count_ == time_waits_.size()) compact_time_waits();
+  if (tw_live_ >= tw_capacity_) {
     // Linux's tcp_max_tw_buckets: no room, the connection just closes.
     counters_.add(Counter::TcpExtTCPTimeWaitOverflow);
   } else {
+    const int32_t remaining = (s.rcv_wup_ + s.rcv_wnd_) - s.rcv_nxt_;
     const size_t i = (tw_head_ + tw_count_) % time_waits_.size();
     TimeWait& tw = time_waits_[i];
     tw.in_use = true;
@@ -586,8 +634,11 @@ void TcpLayer::to_time_wait(TcpSocket& s) {
     tw.ts_offset = s.ts_offset_;
     tw.ts_ok = s.ts_ok_;
     tw.rcv_wscale = s.rcv_wscale_;
+    tw.window = static_cast<uint16_t>(
+        std::min<uint32_t>(static_cast<uint32_t>(std::max(remaining, 0)) >> s.rcv_wscale_, 65535));
     tw.expiry = clock_.now() + kTimeWaitLen;
     ++tw_count_;
+    ++tw_live_;
     counters_.add(Counter::TcpExtTW);
     table_.insert_or_assign(s.tuple_, Entry{EntryKind::kTimeWait, static_cast<uint32_t>(i)});
     if (!tw_timer_.armed()) timers_.arm(tw_timer_, tw.expiry);
@@ -611,34 +662,59 @@ void TcpLayer::expire_time_wait(absl::Time now) {
         timers_.arm(tw_timer_, tw.expiry);
         return;
       }
-      auto it = table_.find(tw.tuple);
-      if (it != table_.end() && it->second.kind == EntryKind::kTimeWait &&
-          it->second.index == tw_head_) {
-        table_.erase(it);
-      }
-      tw.in_use = false;
+      kill_time_wait(tw);
     }
     tw_head_ = (tw_head_ + 1) % time_waits_.size();
     --tw_count_;
   }
 }
 
+void TcpLayer::kill_time_wait(TimeWait& tw) {
+  if (!tw.in_use) return;
+  auto it = table_.find(tw.tuple);
+  if (it != table_.end() && it->second.kind == EntryKind::kTimeWait &&
+      it->second.index == static_cast<uint32_t>(&tw - time_waits_.data())) {
+    table_.erase(it);
+  }
+  tw.in_use = false;
+  --tw_live_;
+}
+
+// The FIFO ring is full of entries killed early (by a reset or a new SYN):
+// squeeze the live ones together, oldest first, so the ring stays in order.
+void TcpLayer::compact_time_waits() {
+  const size_t n = time_waits_.size();
+  size_t kept = 0;
+  for (size_t k = 0; k < tw_count_; ++k) {
+    const size_t from = (tw_head_ + k) % n;
+    if (!time_waits_[from].in_use) continue;
+    const size_t to = (tw_head_ + kept) % n;
+    if (to != from) {
+      time_waits_[to] = time_waits_[from];
+      time_waits_[from].in_use = false;
+      table_.insert_or_assign(time_waits_[to].tuple,
+                              Entry{EntryKind::kTimeWait, static_cast<uint32_t>(to)});
+    }
+    ++kept;
+  }
+  tw_count_ = kept;
+}
+
 void TcpLayer::time_wait_input(TimeWait& tw, PacketRef p, const wire::TcpView& v) {
   if (v.rst()) {
     // RFC 1337 notwithstanding, Linux (tcp_rfc1337=0) lets a reset end TIME_WAIT.
-    table_.erase(tw.tuple);
-    tw.in_use = false;
+    kill_time_wait(tw);
     drop(std::move(p), DropReason::kTcpClosed);
     return;
   }
   if (v.syn() && !v.ack_flag() && SeqNum(v.seq()) > tw.rcv_nxt) {
     // A new incarnation (RFC 6191 / Linux TCP_TW_SYN): hand it to the listener.
-    table_.erase(tw.tuple);
-    tw.in_use = false;
-    if (TcpListener* l = find_listener(tw.tuple.local, tw.tuple.local_port)) {
+    const FourTuple t = tw.tuple;
+    kill_time_wait(tw);
+    if (TcpListener* l = find_listener(t.local, t.local_port)) {
       Ipv4Delivery d;
-      d.src = tw.tuple.remote;
-      d.dst = tw.tuple.local;
+      d.src = t.remote;
+      d.dst = t.local;
       listen_input(*l, std::move(p), d, v);
       return;
     }
@@ -646,10 +722,12 @@ void TcpLayer::time_wait_input(TimeWait& tw, PacketRef p, const wire::TcpView& v
     return;
   }
   if (v.fin() || !v.payload().empty() || v.syn()) {
-    // A retransmitted FIN (our ACK was lost) or stray data: ACK again.
+    // A retransmitted FIN (our ACK was lost) or stray data: ACK again, and
+    // (RFC 9293 3.10.7.4, TIME-WAIT) restart the 2 MSL timeout.
     wire::TcpOptions o;
     if (tw.ts_ok) o.timestamps = wire::TcpTimestamps{ts_now() + tw.ts_offset, tw.ts_recent};
-    emit(tw.tuple, tw.snd_nxt, tw.rcv_nxt, wire::tcpflag::kAck, 0, o);
+    emit(tw.tuple, tw.snd_nxt, tw.rcv_nxt, wire::tcpflag::kAck, tw.window, o);
+    if (v.fin()) tw.expiry = clock_.now() + kTimeWaitLen;
   }
   drop(std::move(p), DropReason::kTcpClosed);
 }
@@ -667,6 +745,7 @@ void TcpLayer::free_request(Request& r) {
 
 void TcpLayer::release_connection(TcpSocket& s) {
   if (!s.in_use_) return;
+  fastopen_done(s);
   timers_.cancel(s.delack_timer_);
   timers_.cancel(s.rto_timer_);
   s.rcv_queue_.clear();
@@ -714,6 +793,7 @@ void TcpLayer::flush() {
       continue;
     }
     if (s->data_ready_) s->data_ready_(*s);
+    if (!s->in_use_ || s->app_closed_) continue;  // closed from the callback
     if (!s->in_ready_out_) {
       s->in_ready_out_ = true;
       ready_out_.push_back(s);
@@ -819,7 +899,9 @@ void TcpLayer::shutdown() {
   ready_list_.clear();
   ready_out_.clear();
   table_.clear();
+  for (TimeWait& tw : time_waits_) tw.in_use = false;
   tw_count_ = 0;
+  tw_live_ = 0;
 }
 
 }  // namespace inlet::tcp

@@ -49,7 +49,7 @@ class TcpLayer final : public TransportReceiver {
 
   FastOpenKeys& fastopen_keys() { return tfo_keys_; }
   size_t connection_count() const { return live_connections_; }
-  size_t time_wait_count() const { return tw_count_; }
+  size_t time_wait_count() const { return tw_live_; }
   // ESTABLISHED + CLOSE_WAIT, the gauge Linux reports as TcpCurrEstab.
   size_t established_count() const;
   // Our TSval clock (ms), for tests that craft timestamps.
@@ -91,6 +91,7 @@ class TcpLayer final : public TransportReceiver {
     uint32_t ts_offset = 0;
     bool ts_ok = false;
     uint8_t rcv_wscale = 0;
+    uint16_t window = 0;  // as sent: the remaining window, scaled
     absl::Time expiry;
   };
   // Fields of one incoming segment, parsed once.
@@ -132,6 +133,11 @@ class TcpLayer final : public TransportReceiver {
   void maybe_release(TcpSocket& s);
   void free_request(Request& r);
   void expire_time_wait(absl::Time now);
+  void kill_time_wait(TimeWait& tw);
+  void compact_time_waits();
+  // A Fast Open child left SYN_RECEIVED: it no longer counts against its
+  // listener's Fast Open queue.
+  void fastopen_done(TcpSocket& s);
 
   // Receive-path pieces (tcp_input.cc).
   bool paws_reject(TcpSocket& s, const Segment& g) const;
@@ -153,8 +159,11 @@ class TcpLayer final : public TransportReceiver {
   uint32_t free_window(const TcpSocket& s) const;
   void send_fin(TcpSocket& s);
   void send_rst_for(TcpSocket& s);
-  void send_synack(const FourTuple& t, SeqNum iss, SeqNum rcv_nxt, const SynOptions& peer,
-                   uint32_t ts_offset, uint32_t tsval_override, const FastOpenCookie* cookie);
+  void send_synack(const FourTuple& t, uint16_t ifindex, SeqNum iss, SeqNum rcv_nxt,
+                   const SynOptions& peer, uint32_t ts_offset, uint32_t tsval_override,
+                   const FastOpenCookie* cookie);
+  // A Fast Open child's SYN-ACK again (lost, or the SYN came again).
+  void resend_synack(TcpSocket& s);
   void send_reset(const FourTuple& t, SeqNum seq, std::optional<SeqNum> ack);
   bool emit(const FourTuple& t, SeqNum seq, SeqNum ack, uint8_t flags, uint16_t window,
             const wire::TcpOptions& options);
@@ -183,7 +192,9 @@ class TcpLayer final : public TransportReceiver {
   std::vector<uint32_t> free_requests_;
   std::vector<TimeWait> time_waits_;  // FIFO ring: entries expire in order
   size_t tw_head_ = 0;
-  size_t tw_count_ = 0;
+  size_t tw_count_ = 0;     // ring slots in use (live or killed, not yet popped)
+  size_t tw_live_ = 0;      // live TIME_WAIT entries
+  size_t tw_capacity_ = 0;  // net.ipv4.tcp_max_tw_buckets
   Timer tw_timer_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<TcpListener>> listeners_;
   std::vector<TcpSocket*> ack_list_;

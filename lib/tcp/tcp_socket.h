@@ -115,6 +115,7 @@ class TcpSocket {
   TcpState state_ = TcpState::kClosed;
   FourTuple tuple_;
   TcpListener* listener_ = nullptr;  // while waiting in an accept queue
+  TcpListener* tfo_listener_ = nullptr;  // a Fast Open child in SYN_RECEIVED: whose queue it counts in
   uint16_t ifindex_ = 0;
 
   // Send side (a receive stack still owns an ISN, a FIN, and the peer's window).
