@@ -86,9 +86,13 @@ int main(int argc, char** argv) {
   }
   replay->set_burst_limit(1);  // frame by frame, so the clock follows each record
   while (!replay->done() || stack.has_work()) {
+    // The clock moves to the next frame's capture time before the stack sees
+    // it, so protocol timers (reassembly, ARP, TCP) follow the capture.
+    if (std::optional<int64_t> next = replay->next_timestamp_ns()) {
+      const absl::Time t = absl::FromUnixNanos(*next);
+      if (t > clock.now()) clock.set(t);
+    }
     stack.poll();
-    const absl::Time t = absl::FromUnixNanos(replay->last_timestamp_ns());
-    if (t > clock.now()) clock.set(t);
   }
   const auto& rs = replay->stats();
   std::printf("replay %s: records=%llu delivered=%llu oversize=%llu unsupported=%llu truncated=%llu "

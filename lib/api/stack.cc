@@ -34,7 +34,7 @@ Stack::Stack(const Tunables& tunables, const Clock* clock)
       pool_(pool_config(tunables_), &counters_),
       timers_(clock_->now()),
       link_(tunables_, pool_, counters_, timers_, *clock_, trace_),
-      ip_(tunables_, pool_, counters_, *clock_, trace_, link_),
+      ip_(tunables_, pool_, counters_, *clock_, trace_, link_, timers_),
       udp_(tunables_, pool_, counters_, trace_, ip_),
       tcp_(tunables_, pool_, counters_, timers_, *clock_, trace_, ip_),
       poller_(poller_config(tunables_), *clock_) {
@@ -57,12 +57,7 @@ absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue>
         "MTU ", spec.mtu, " must be within [68, ", pool_.buffer_size() - pool_.headroom() - 18,
         "] for inlet.pool.buffer_size=", pool_.buffer_size()));
   }
-  for (const link::InterfaceAddress& a : spec.addresses) {
-    if (a.prefix_length > 32 || !a.address.is_unicast() || a.address.is_loopback()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad interface address ", a.address.to_string(), "/", a.prefix_length));
-    }
-  }
+  if (absl::Status s = check_addresses(spec.addresses); !s.ok()) return s;
   link::InterfaceConfig config;
   config.name = spec.name.empty() ? std::string(port->name()) : spec.name;
   config.mac = spec.mac;
@@ -76,24 +71,132 @@ absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue>
   PortQueue* raw = port.get();
   ports_.push_back(std::move(port));
   link::Interface& iface = link_.add_interface(std::move(config), raw);
-  for (const link::InterfaceAddress& a : iface.addresses()) {
-    // Connected route; a second address on the same subnet is fine.
-    (void)ip_.routes().add({a.network(), a.prefix_length, wire::kIpv4Any, iface.ifindex()});
-  }
+  iface.set_tagged_only(spec.tagged_only);
+  add_connected_routes(iface);
   raw->attach(pool_);
   poller_.add_queue(raw, [this, &iface](std::span<PacketRef> batch) { link_.input(iface, batch); });
   return &iface;
 }
 
-absl::Status Stack::add_route(wire::Ipv4Address prefix, uint8_t prefix_length,
-                              wire::Ipv4Address gateway) {
-  for (const auto& iface : link_.interfaces()) {
-    if (iface->on_link(gateway) != nullptr) {
-      return ip_.routes().add({prefix, prefix_length, gateway, iface->ifindex()});
+absl::Status Stack::check_addresses(const std::vector<link::InterfaceAddress>& addresses) const {
+  for (const link::InterfaceAddress& a : addresses) {
+    if (a.prefix_length > 32 || !a.address.is_unicast() || a.address.is_loopback()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad interface address ", a.address.to_string(), "/", a.prefix_length));
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("gateway ", gateway.to_string(), " is not on a connected subnet"));
+  return absl::OkStatus();
+}
+
+void Stack::add_connected_routes(const link::Interface& iface) {
+  for (const link::InterfaceAddress& a : iface.addresses()) {
+    // Connected route (scope link, as the kernel's proto kernel routes); a
+    // second address on the same subnet is fine.
+    ip::FibRoute r;
+    r.prefix = a.network();
+    r.prefix_length = a.prefix_length;
+    r.nexthops[0] = {iface.ifindex(), wire::kIpv4Any, 1};
+    (void)ip_.routes().add(r);
+  }
+}
+
+absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16_t vid,
+                                                 VlanSpec spec) {
+  if (shut_down_) return absl::FailedPreconditionError("the stack is shut down");
+  link::Interface* parent = link_.interface(parent_ifindex);
+  if (parent == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no interface with ifindex ", parent_ifindex));
+  }
+  if (absl::Status s = check_addresses(spec.addresses); !s.ok()) return s;
+  link::InterfaceConfig config;
+  config.name = spec.name.empty() ? absl::StrCat(parent->name(), ".", vid) : spec.name;
+  config.mac = parent->mac();
+  config.mtu = spec.mtu == 0 ? parent->mtu() : spec.mtu;
+  if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
+  config.addresses = std::move(spec.addresses);
+  absl::StatusOr<link::Interface*> sub = link_.add_vlan(*parent, vid, std::move(config));
+  if (sub.ok()) add_connected_routes(**sub);
+  return sub;
+}
+
+absl::StatusOr<link::Interface*> Stack::add_bridge(const std::vector<uint16_t>& member_ifindexes,
+                                                   BridgeSpec spec) {
+  if (shut_down_) return absl::FailedPreconditionError("the stack is shut down");
+  std::vector<link::Interface*> members;
+  uint32_t min_mtu = 0;
+  for (const uint16_t ifindex : member_ifindexes) {
+    link::Interface* m = link_.interface(ifindex);
+    if (m == nullptr) return absl::NotFoundError(absl::StrCat("no interface with ifindex ", ifindex));
+    members.push_back(m);
+    if (min_mtu == 0 || m->mtu() < min_mtu) min_mtu = m->mtu();
+  }
+  if (members.empty()) return absl::InvalidArgumentError("a bridge needs at least one port");
+  if (absl::Status s = check_addresses(spec.addresses); !s.ok()) return s;
+  link::InterfaceConfig config;
+  config.name = spec.name.empty() ? absl::StrCat("br", link_.bridges().size()) : spec.name;
+  config.mac = spec.mac.is_zero() ? members.front()->mac() : spec.mac;
+  config.mtu = spec.mtu == 0 ? min_mtu : spec.mtu;
+  if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
+  config.addresses = std::move(spec.addresses);
+  absl::StatusOr<link::Interface*> device = link_.add_bridge(std::move(members), std::move(config));
+  if (device.ok()) add_connected_routes(**device);
+  return device;
+}
+
+absl::Status Stack::set_filter(filter::RuleSet rules) {
+  absl::Status s = rules.resolve_interfaces([this](std::string_view name) -> std::optional<uint16_t> {
+    for (const auto& iface : link_.interfaces()) {
+      if (iface->name() == name) return iface->ifindex();
+    }
+    return std::nullopt;
+  });
+  if (!s.ok()) return s;
+  link_.set_filter(std::make_unique<filter::RuleSet>(std::move(rules)));
+  return absl::OkStatus();
+}
+
+absl::Status Stack::add_route(wire::Ipv4Address prefix, uint8_t prefix_length,
+                              wire::Ipv4Address gateway, uint32_t metric) {
+  ip::FibRoute r;
+  r.prefix = prefix;
+  r.prefix_length = prefix_length;
+  r.metric = metric;
+  r.nexthops[0].gateway = gateway;
+  return add_route(r);
+}
+
+absl::Status Stack::add_route(ip::FibRoute route) {
+  if (route.type == ip::RouteType::kUnicast) {
+    // A gateway must be on a connected subnet; its interface is found here
+    // when the route does not name one (as `ip route add ... via GW`).
+    for (uint8_t i = 0; i < route.nexthop_count && i < route.nexthops.size(); ++i) {
+      ip::FibNextHop& nh = route.nexthops[i];
+      if (nh.gateway.is_unspecified()) {
+        if (link_.interface(nh.ifindex) == nullptr) {
+          return absl::InvalidArgumentError("a directly connected route needs an interface");
+        }
+        continue;
+      }
+      const link::Interface* via = nullptr;
+      for (const auto& iface : link_.interfaces()) {
+        if (iface->on_link(nh.gateway) != nullptr && (nh.ifindex == 0 || nh.ifindex == iface->ifindex())) {
+          via = iface.get();
+          break;
+        }
+      }
+      if (via == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("gateway ", nh.gateway.to_string(), " is not on a connected subnet"));
+      }
+      nh.ifindex = via->ifindex();
+    }
+  }
+  return ip_.routes().add(route);
+}
+
+absl::Status Stack::remove_route(wire::Ipv4Address prefix, uint8_t prefix_length,
+                                 std::optional<uint32_t> metric) {
+  return ip_.routes().remove(prefix, prefix_length, metric);
 }
 
 uint32_t Stack::poll() {
@@ -134,6 +237,7 @@ void Stack::shutdown() {
   shut_down_ = true;
   tcp_.shutdown();
   udp_.shutdown();
+  ip_.shutdown();
   link_.shutdown();
   for (auto& p : ports_) p->detach();
 }

@@ -32,6 +32,24 @@ struct InterfaceSpec {
   wire::MacAddress mac;         // zero = a locally administered MAC derived from the ifindex
   uint32_t mtu = 1500;
   std::vector<link::InterfaceAddress> addresses;
+  // 802.1Q 6.9 "Admit Only VLAN-tagged frames": untagged and priority-tagged
+  // frames are dropped (rx_vlan_dropped); only VLAN sub-interfaces receive.
+  bool tagged_only = false;
+};
+
+// An 802.1Q sub-interface (Stack::add_vlan).
+struct VlanSpec {
+  std::string name;   // defaults to "<parent>.<vid>"
+  uint32_t mtu = 0;   // 0 = the parent's; never above it
+  std::vector<link::InterfaceAddress> addresses;
+};
+
+// A learning bridge's device (Stack::add_bridge), as Linux's br0.
+struct BridgeSpec {
+  std::string name;       // defaults to "br<N>", N counting this stack's bridges from 0
+  wire::MacAddress mac;  // zero = the first member's MAC
+  uint32_t mtu = 0;      // 0 = the smallest member MTU; never above it
+  std::vector<link::InterfaceAddress> addresses;
 };
 
 class Stack {
@@ -48,10 +66,38 @@ class Stack {
                                                  InterfaceSpec spec);
   // A route via `gateway` (which must be on a connected subnet).
   absl::Status add_route(wire::Ipv4Address prefix, uint8_t prefix_length,
-                         wire::Ipv4Address gateway);
+                         wire::Ipv4Address gateway, uint32_t metric = 0);
+  // Any route: types local/unicast/blackhole/unreachable/prohibit, metrics,
+  // ECMP next hops. A unicast next hop's gateway must be on a connected
+  // subnet; its interface is filled in when 0. Takes effect at once (between
+  // polls: a context is single-threaded).
+  absl::Status add_route(ip::FibRoute route);
+  absl::Status remove_route(wire::Ipv4Address prefix, uint8_t prefix_length,
+                            std::optional<uint32_t> metric = std::nullopt);
   absl::Status set_default_gateway(wire::Ipv4Address gateway) {
     return add_route(wire::kIpv4Any, 0, gateway);
   }
+
+  // An 802.1Q sub-interface of `parent_ifindex` (a port or a bridge) for
+  // VLAN `vid` (1..4094): the parent's MAC, its own ifindex, addresses and
+  // connected routes, no port — it transmits through the parent's port with
+  // the tag pushed, and receives the frames tagged `vid` on it.
+  absl::StatusOr<link::Interface*> add_vlan(uint16_t parent_ifindex, uint16_t vid,
+                                            VlanSpec spec = {});
+  // An IEEE 802.1D learning bridge over the port interfaces `member_ifindexes`
+  // and its device interface (returned), where the stack's own addresses for
+  // the bridged segment go (connected routes point at it). See docs/link.md.
+  absl::StatusOr<link::Interface*> add_bridge(const std::vector<uint16_t>& member_ifindexes,
+                                              BridgeSpec spec = {});
+
+  // Installs the packet filter (docs/filter.md), replacing any previous one;
+  // `in NAME` is resolved against the interfaces now (an unknown name is an
+  // error naming its line, and the previous filter stays). The IP layer
+  // evaluates it through link().filter().
+  absl::Status set_filter(filter::RuleSet rules);
+  void clear_filter() { link_.set_filter(nullptr); }
+  // The installed filter (hit counters, listing), or nullptr.
+  filter::RuleSet* filter() { return link_.filter(); }
 
   absl::StatusOr<udp::UdpSocket*> udp_bind(wire::Ipv4Address address, uint16_t port,
                                            size_t rcvbuf = 0) {
@@ -103,6 +149,10 @@ class Stack {
   std::string report() const;
 
  private:
+  absl::Status check_addresses(const std::vector<link::InterfaceAddress>& addresses) const;
+  // The connected route of each of the interface's addresses.
+  void add_connected_routes(const link::Interface& iface);
+
   Tunables tunables_;
   MonotonicClock default_clock_;
   const Clock* clock_;

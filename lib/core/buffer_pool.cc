@@ -1,5 +1,6 @@
 #include "core/buffer_pool.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -21,6 +22,7 @@ void Packet::reset(uint32_t headroom_bytes) {
   flow_hash = csum_value = 0;
   rx_timestamp_ns = 0;
   next = prev = nullptr;
+  chain = nullptr;
 }
 
 void PacketRef::reset() {
@@ -87,9 +89,20 @@ PacketRef BufferPool::clone(const PacketRef& p) {
   const uint32_t self = d->self;
   *d = *p.get();
   d->self = self;
-  d->next = d->prev = nullptr;  // queue links belong to the original (skb_clone)
+  d->next = d->prev = nullptr;
+  d->chain = nullptr;  // a clone never owns the original's continuation  // queue links belong to the original (skb_clone)
   slab_refs_[d->slab]++;
   return PacketRef(d);
+}
+
+size_t copy_frame(const Packet& p, std::span<uint8_t> out) {
+  size_t n = 0;
+  for (const Packet* q = &p; q != nullptr && n < out.size(); q = q->chain) {
+    const size_t take = std::min<size_t>(q->length(), out.size() - n);
+    std::memcpy(out.data() + n, q->data_ptr(), take);
+    n += take;
+  }
+  return n;
 }
 
 bool BufferPool::make_writable(PacketRef& p) {
@@ -118,6 +131,11 @@ void BufferPool::free(PacketRef&& p, DropReason reason) {
 }
 
 void BufferPool::release(Packet* d) {
+  if (d->chain != nullptr) {
+    Packet* c = d->chain;
+    d->chain = nullptr;
+    c->pool->release(c);
+  }
   if (--slab_refs_[d->slab] == 0) {
     free_slabs_[free_slab_top_++] = d->slab;
     --slabs_in_use_;

@@ -12,6 +12,9 @@
 
 namespace inlet {
 
+// Gathers a (possibly chained) frame into `out`; returns the bytes written.
+size_t copy_frame(const Packet& p, std::span<uint8_t> out);
+
 struct BufferPoolConfig {
   uint32_t buffers = 1024;        // data slabs
   uint32_t buffer_size = 2048;    // bytes per slab (headroom + frame)

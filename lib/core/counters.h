@@ -23,17 +23,18 @@ namespace inlet {
   /* IPv4 (/proc/net/snmp Ip:, /proc/net/netstat IpExt:) */                    \
   X(IpInReceives) X(IpInHdrErrors) X(IpInAddrErrors) X(IpForwDatagrams)        \
   X(IpInUnknownProtos) X(IpInDiscards) X(IpInDelivers) X(IpOutRequests)        \
-  X(IpOutDiscards) X(IpOutNoRoutes) X(IpReasmReqds) X(IpReasmFails)            \
+  X(IpOutDiscards) X(IpOutNoRoutes) X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) X(IpReasmTimeout)            \
+  X(IpFragOKs) X(IpFragFails) X(IpFragCreates) X(IpExtInNoRoutes)            \
   X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts)             \
-  X(IpExtInMcastPkts) X(IpExtInOctets) X(IpExtOutOctets)                       \
+  X(IpExtInMcastPkts) X(IpExtOutMcastPkts) X(IpExtInOctets) X(IpExtOutOctets)                       \
   X(IpExtInMartianSrc)                                                         \
   /* ICMP (/proc/net/snmp Icmp: and IcmpMsg:) */                               \
   X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs)      \
   X(IcmpInTimeExcds) X(IcmpInParmProbs) X(IcmpInEchos) X(IcmpInEchoReps)       \
-  X(IcmpInIgnored) X(IcmpOutMsgs) X(IcmpOutErrors) X(IcmpOutRateLimitGlobal)                    \
-  X(IcmpOutDestUnreachs) X(IcmpOutEchoReps)                                    \
+  X(IcmpInIgnored) X(IcmpOutMsgs) X(IcmpOutErrors) X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost)                    \
+  X(IcmpOutDestUnreachs) X(IcmpOutEchoReps) X(IcmpOutTimeExcds)                                    \
   X(IcmpMsgInType0) X(IcmpMsgInType3) X(IcmpMsgInType8) X(IcmpMsgInType11)     \
-  X(IcmpMsgOutType0) X(IcmpMsgOutType3)                                        \
+  X(IcmpMsgOutType0) X(IcmpMsgOutType3) X(IcmpMsgOutType11)                                        \
   /* UDP (/proc/net/snmp Udp:) */                                              \
   X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpRcvbufErrors)            \
   X(UdpInCsumErrors) X(UdpIgnoredMulti) X(UdpOutDatagrams)                     \
@@ -55,7 +56,12 @@ namespace inlet {
   X(TcpExtTCPWantZeroWindowAdv) X(TcpExtTCPAbortOnData) X(TcpExtTCPAbortOnClose) \
   X(TcpExtTCPAbortOnTimeout) X(TcpExtTCPTimeWaitOverflow) X(TcpExtTW)           \
   X(TcpExtTCPSynRetrans) X(TcpExtTCPACKSkippedChallenge) X(TcpExtTCPRcvCoalesce) \
-  X(TcpExtTCPNoSocket) X(TcpExtTCPQuickAck)
+  X(TcpExtTCPNoSocket) X(TcpExtTCPQuickAck) X(TcpExtIPReversePathFilter) \
+  /* bridge (inlet names: Linux keeps no counters for these) */                \
+  X(BridgeFdbLearned) X(BridgeFdbMoved) X(BridgeFdbAged) X(BridgeFdbFull)      \
+  X(BridgeForwarded) X(BridgeFloods) X(BridgeFiltered)                         \
+  /* packet filter (lib/filter; per-rule counters live in the RuleSet) */      \
+  X(FilterDrops)
 
 enum class Counter : uint16_t {
 #define INLET_COUNTER_ENUM(name) name,
@@ -96,6 +102,17 @@ std::string_view counter_name(Counter c);
   X(kIpNotForUs, IpInAddrErrors)                                               \
   X(kIpMulticastNotJoined, IpInAddrErrors)                                     \
   X(kIpFragmentNoReassembly, IpReasmFails)                                     \
+  X(kIpReasmTooBig, IpReasmFails)                                              \
+  X(kIpReasmOverLimit, IpReasmFails)                                           \
+  X(kIpReasmOverlap, IpReasmFails)                                             \
+  X(kIpReasmDuplicate, IpInDiscards)                                           \
+  X(kIpTtlExceeded, IpInHdrErrors)                                             \
+  X(kIpFragNeeded, IpFragFails)                                                \
+  X(kIpRpFilter, TcpExtIPReversePathFilter)                                    \
+  X(kIpRouteBlackhole, IpOutDiscards)                                          \
+  X(kIpRouteUnreachable, IpOutNoRoutes)                                        \
+  X(kIpRouteProhibit, IpOutNoRoutes)                                           \
+  X(kIpForwardDisabled, IpInAddrErrors)                                        \
   X(kIpUnknownProtocol, IpInUnknownProtos)                                     \
   X(kIpNoRoute, IpOutNoRoutes)                                                 \
   X(kIpOutTooBig, IpOutDiscards)                                               \
@@ -130,7 +147,13 @@ std::string_view counter_name(Counter c);
   X(kTcpClosed, TcpInErrs)                                                     \
   X(kTxRingFull, tx_dropped)                                                   \
   X(kTxNoHeadroom, tx_dropped)                                                \
-  X(kShutdown, rx_dropped)
+  X(kShutdown, rx_dropped) \
+  X(kVlanUntaggedRefused, rx_vlan_dropped)                                     \
+  X(kBridgeSamePort, BridgeFiltered)                                           \
+  X(kBridgeNoEgress, BridgeFiltered)                                           \
+  X(kBridgeInvalidSource, rx_dropped)                                          \
+  X(kBridgeTooBig, tx_dropped)                                                 \
+  X(kNetfilterDrop, FilterDrops)
 
 enum class DropReason : uint16_t {
 #define INLET_DROP_ENUM(reason, counter) reason,

@@ -50,6 +50,11 @@ struct alignas(64) Packet {
   uint32_t self = 0;        // index of this descriptor
   uint32_t next_free = 0;
   uint32_t truesize = 0;    // memory charged to a socket for this packet
+  // Transmit chains: a frame may continue in a second packet (typically a
+  // small header buffer in front of a shared payload clone, so a multicast
+  // copy gets its own link header without copying the payload). Owned by
+  // this packet and released with it; ports gather it (frame_bytes/writev).
+  Packet* chain = nullptr;
   // Links for the one queue that holds this reference (skb->next/prev): a
   // socket's receive queue or TCP's out-of-order queue. Owned by that queue.
   Packet* next = nullptr;
@@ -73,6 +78,8 @@ struct alignas(64) Packet {
   uint8_t* data_ptr() { return head + data; }
   const uint8_t* data_ptr() const { return head + data; }
   uint32_t length() const { return tail - data; }
+  // The whole frame's length, chain included.
+  uint32_t frame_length() const { return length() + (chain != nullptr ? chain->frame_length() : 0); }
   uint32_t headroom() const { return data; }
   uint32_t tailroom() const { return end - tail; }
   std::span<uint8_t> bytes() { return {head + data, tail - data}; }

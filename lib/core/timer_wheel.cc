@@ -126,6 +126,7 @@ absl::Time TimerWheel::next_deadline() const {
       t = t->next_;
     } while (t != head);
   }
+  if (best >= INT64_MAX / 2) return absl::InfiniteFuture();
   return origin_ + granularity_ * best;
 }
 

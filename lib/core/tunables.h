@@ -59,9 +59,12 @@ namespace inlet {
   X(kTcpMaxConnections, "inlet.tcp.max_connections", 1, 1024, 0, 0, 1, 1 << 20)                \
   X(kTcpMaxTimeWait, "net.ipv4.tcp_max_tw_buckets", 1, 4096, 0, 0, 0, 1 << 22)                  \
   X(kTcpDelackMs, "inlet.tcp.delack_ms", 1, 40, 0, 0, 1, 500)                                  \
+  X(kFibMaxRoutes, "inlet.ip.fib_max_routes", 1, 16384, 0, 0, 16, 1 << 24)                      \
   X(kPoolBuffers, "inlet.pool.buffers", 1, 4096, 0, 0, 16, 1 << 22)                            \
   X(kPoolBufferSize, "inlet.pool.buffer_size", 1, 2048, 0, 0, 256, 65536)                      \
-  X(kTxRingSize, "inlet.tx_ring_size", 1, 512, 0, 0, 1, 1 << 16)
+  X(kTxRingSize, "inlet.tx_ring_size", 1, 512, 0, 0, 1, 1 << 16) \
+  X(kBridgeFdbMax, "inlet.bridge.fdb_max", 1, 4096, 0, 0, 1, 1 << 20)                          \
+  X(kBridgeAgeingTime, "inlet.bridge.ageing_time", 1, 300, 0, 0, 0, 1000000)
 
 enum class Tunable : uint16_t {
 #define INLET_TUNABLE_ENUM(id, name, n, d0, d1, d2, lo, hi) id,

@@ -72,7 +72,8 @@ void Ipv4Layer::icmp_echo_reply(PacketRef p, const Ipv4Delivery& d) {
       (d.broadcast || d.multicast) ? d.in->source_for(d.src) : d.dst;
   // Counted once IP has taken it, as Linux's icmp_push_reply does: a reply
   // with no route back (IpOutNoRoutes) was never sent.
-  if (!output(std::move(p), src, d.src, wire::ipproto::kIcmp, d.tos)) return;
+  // Without DF, so a large (reassembled) request's reply is fragmented.
+  if (!output(std::move(p), src, d.src, wire::ipproto::kIcmp, d.tos, false)) return;
   counters_.add(Counter::IcmpOutMsgs);
   counters_.add(Counter::IcmpOutEchoReps);
   counters_.add(Counter::IcmpMsgOutType0);
@@ -110,6 +111,7 @@ void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t co
     counters_.add(Counter::IcmpOutRateLimitGlobal);
     return;
   }
+  if (!icmp_host_allow(src, type)) return;  // counted IcmpOutRateLimitHost
   PacketRef err = pool_.alloc();
   if (!err) return;  // counted by the pool
   const std::span<const uint8_t> quote = wire::icmp_error_quote(ip->bytes());
@@ -125,11 +127,15 @@ void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t co
   const wire::Ipv4Address from =
       link_.interface_with_address(ip->dst()) != nullptr ? ip->dst() : wire::kIpv4Any;
   // Precedence internetwork control. Counted only once IP has taken it.
-  if (!output(std::move(err), from, src, wire::ipproto::kIcmp, 0xC0)) return;
+  // ICMP goes out without DF (Linux's ICMP socket: IP_PMTUDISC_DONT).
+  if (!output(std::move(err), from, src, wire::ipproto::kIcmp, 0xC0, false)) return;
   counters_.add(Counter::IcmpOutMsgs);
   if (type == wire::icmptype::kDestUnreachable) {
     counters_.add(Counter::IcmpOutDestUnreachs);
     counters_.add(Counter::IcmpMsgOutType3);
+  } else if (type == wire::icmptype::kTimeExceeded) {
+    counters_.add(Counter::IcmpOutTimeExcds);
+    counters_.add(Counter::IcmpMsgOutType11);
   }
 }
 

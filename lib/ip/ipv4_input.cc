@@ -1,20 +1,39 @@
 // IPv4 receive: validation, martians, local delivery and protocol demux.
 #include "ip/ipv4_layer.h"
+#include "wire/icmp.h"
 #include "wire/ipv4.h"
 
 namespace inlet::ip {
 
+namespace {
+ReassemblyConfig reassembly_config(const Tunables& t) {
+  ReassemblyConfig c;
+  c.high_thresh = static_cast<size_t>(t.get(Tunable::kIpfragHighThresh));
+  c.low_thresh = static_cast<size_t>(t.get(Tunable::kIpfragLowThresh));
+  c.timeout = absl::Seconds(t.get(Tunable::kIpfragTime));
+  return c;
+}
+}  // namespace
+
 Ipv4Layer::Ipv4Layer(const Tunables& tunables, BufferPool& pool, Counters& counters,
-                     const Clock& clock, const Trace& trace, link::LinkLayer& link)
+                     const Clock& clock, const Trace& trace, link::LinkLayer& link,
+                     TimerWheel& timers)
     : tunables_(tunables),
       pool_(pool),
       counters_(counters),
       clock_(clock),
       trace_(trace),
       link_(link),
+      fib_(FibConfig{.max_routes = static_cast<uint32_t>(tunables.get(Tunable::kFibMaxRoutes))}),
       icmp_limiter_(static_cast<uint32_t>(tunables.get(Tunable::kIcmpMsgsPerSec)),
                     static_cast<uint32_t>(tunables.get(Tunable::kIcmpMsgsBurst)),
-                    static_cast<uint32_t>(tunables.get(Tunable::kIcmpRatemask))) {}
+                    static_cast<uint32_t>(tunables.get(Tunable::kIcmpRatemask))),
+      reasm_(reassembly_config(tunables), pool, counters, timers, clock) {
+  // RFC 792: a reassembly timeout after the first fragment is reported.
+  reasm_.set_timeout_handler([this](const Packet& first) {
+    send_icmp_error(first, wire::icmptype::kTimeExceeded, wire::icmpcode::kReassemblyTimeExceeded);
+  });
+}
 
 void Ipv4Layer::drop(PacketRef&& p, DropReason reason) {
   trace_(TracePoint::kDrop, *p, drop_reason_name(reason));
@@ -58,6 +77,10 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
   const wire::Ipv4Address src = ip->src();
   const wire::Ipv4Address dst = ip->dst();
 
+  if (!filter_allows(filter::Hook::kPrerouting, *ip, in.ifindex())) {
+    drop(std::move(p), DropReason::kNetfilterDrop);
+    return;
+  }
   if (martian_source(src, in)) {
     drop(std::move(p), DropReason::kIpMartianSource);
     return;
@@ -75,15 +98,25 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     counters_.add(Counter::IpExtInBcastPkts);
   } else if (dst.is_multicast()) {
     // Only the all-hosts group (224.0.0.1) is joined until IGMP arrives.
-    if (dst.value() != 0xE0000001u) {
+    // Counted as multicast input only when joined or forwarded (as Linux,
+    // whose route lookup refuses the others first).
+    const bool joined = dst.value() == 0xE0000001u;
+    if (!mroutes_.empty() && forward_multicast(p, *ip, in, joined)) {
+      counters_.add(Counter::IpExtInMcastPkts);
+      return;
+    }
+    if (!joined) {
       drop(std::move(p), DropReason::kIpMulticastNotJoined);
       return;
     }
-    d.multicast = true;
     counters_.add(Counter::IpExtInMcastPkts);
+    d.multicast = true;
   } else if (link_.interface_with_address(dst) == nullptr) {
-    // Forwarding (net.ipv4.ip_forward) arrives with the routing work; a host
-    // counts a datagram not for it as an address error (RFC 1122 3.2.1.3).
+    if (p->pkt_type == PacketType::kHost && tunables_.get(Tunable::kIpForward) != 0) {
+      forward(std::move(p), *ip, in);
+      return;
+    }
+    // A host counts a datagram not for it as an address error (RFC 1122 3.2.1.3).
     drop(std::move(p), DropReason::kIpNotForUs);
     return;
   } else if (p->pkt_type != PacketType::kHost) {
@@ -92,14 +125,40 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     return;
   }
   if (ip->is_fragment()) {
-    // Reassembly (ipfrag_*) arrives with the routing work: counted, not silent.
-    counters_.add(Counter::IpReasmReqds);
-    drop(std::move(p), DropReason::kIpFragmentNoReassembly);
+    PacketRef whole = reasm_.add(std::move(p), *ip);
+    if (!whole) return;  // waiting for more (or counted as failed)
+    auto full = wire::Ipv4View::parse(whole->bytes(), wire::ChecksumMode::kSkip);
+    if (!full) {
+      drop(std::move(whole), DropReason::kIpBadTotalLength);
+      return;
+    }
+    whole->pull(static_cast<uint32_t>(full->header_length()));
+    whole->set_l4_here();
+    d.ttl = full->ttl();
+    deliver_local(std::move(whole), d);
     return;
   }
-  const uint8_t protocol = ip->protocol();
   p->pull(static_cast<uint32_t>(ip->header_length()));
   p->set_l4_here();
+  deliver_local(std::move(p), d);
+}
+
+bool Ipv4Layer::filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex) {
+  filter::RuleSet* f = link_.filter();  // re-read: set_filter replaces it
+  if (f == nullptr || !f->active(hook)) return true;
+  return f->evaluate(hook, filter::FilterInput::from_ipv4(ip, ifindex)) != filter::Verdict::kDrop;
+}
+
+void Ipv4Layer::deliver_local(PacketRef p, const Ipv4Delivery& d) {
+  const uint8_t protocol = p->head[p->l3_offset + 9];
+  if (filter::RuleSet* f = link_.filter(); f != nullptr && f->active(filter::Hook::kInput)) {
+    auto ip = wire::Ipv4View::parse(std::span<const uint8_t>(p->head + p->l3_offset, p->tail - p->l3_offset),
+                                    wire::ChecksumMode::kSkip);
+    if (ip && !filter_allows(filter::Hook::kInput, *ip, d.in->ifindex())) {
+      drop(std::move(p), DropReason::kNetfilterDrop);
+      return;
+    }
+  }
 
   if (protocol == wire::ipproto::kIcmp) {
     counters_.add(Counter::IpInDelivers);
@@ -118,20 +177,29 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
 }
 
 wire::Ipv4Address Ipv4Layer::select_source(wire::Ipv4Address dst) {
-  std::optional<NextHop> hop = routes_.lookup(dst);
-  link::Interface* out = hop ? link_.interface(hop->ifindex) : nullptr;
-  return out == nullptr ? wire::kIpv4Any : out->source_for(hop->address);
+  std::optional<FibResult> hop = fib_.lookup(dst);
+  link::Interface* out =
+      hop && hop->type == RouteType::kUnicast ? link_.interface(hop->ifindex) : nullptr;
+  return out == nullptr ? wire::kIpv4Any : out->source_for(hop->next_hop);
 }
 
 bool Ipv4Layer::output(PacketRef p, wire::Ipv4Address src, wire::Ipv4Address dst,
-                       uint8_t protocol, uint8_t tos) {
-  std::optional<NextHop> hop = routes_.lookup(dst);
+                       uint8_t protocol, uint8_t tos, bool dont_fragment) {
+  std::optional<FibResult> hop = fib_.lookup(dst);
+  if (hop && hop->type != RouteType::kUnicast) {
+    // blackhole / unreachable / prohibit: a local sender just fails (EINVAL,
+    // EHOSTUNREACH, EACCES in Linux), counted.
+    drop(std::move(p), hop->type == RouteType::kBlackhole    ? DropReason::kIpRouteBlackhole
+                       : hop->type == RouteType::kProhibit   ? DropReason::kIpRouteProhibit
+                                                             : DropReason::kIpRouteUnreachable);
+    return false;
+  }
   link::Interface* out = hop ? link_.interface(hop->ifindex) : nullptr;
   if (out == nullptr) {
     drop(std::move(p), DropReason::kIpNoRoute);
     return false;
   }
-  if (src.is_unspecified()) src = out->source_for(hop->address);
+  if (src.is_unspecified()) src = out->source_for(hop->next_hop);
   wire::Ipv4Repr repr;
   repr.src = src;
   repr.dst = dst;
@@ -139,7 +207,7 @@ bool Ipv4Layer::output(PacketRef p, wire::Ipv4Address src, wire::Ipv4Address dst
   repr.ttl = static_cast<uint8_t>(tunables_.get(Tunable::kIpDefaultTtl));
   repr.tos = tos;
   repr.ident = next_ident_++;
-  repr.dont_fragment = true;  // as Linux does with PMTU discovery on (ip_no_pmtu_disc=0)
+  repr.dont_fragment = dont_fragment;
   repr.payload_length = static_cast<uint16_t>(p->length());
   uint8_t* h = p->push(static_cast<uint32_t>(repr.header_length()));
   if (h == nullptr || repr.emit(std::span<uint8_t>(h, repr.header_length())) == 0) {
@@ -150,7 +218,11 @@ bool Ipv4Layer::output(PacketRef p, wire::Ipv4Address src, wire::Ipv4Address dst
   counters_.add(Counter::IpOutRequests);
   counters_.add(Counter::IpExtOutOctets, p->length());
   trace_(TracePoint::kIpOut, *p, "");
-  link_.output_ipv4(std::move(p), *out, hop->address);
+  if (p->length() > out->mtu() && dont_fragment) {
+    drop(std::move(p), DropReason::kIpOutTooBig);  // EMSGSIZE for a local sender
+    return false;
+  }
+  transmit(std::move(p), *out, hop->next_hop);
   return true;
 }
 

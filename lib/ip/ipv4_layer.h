@@ -5,6 +5,9 @@
 #pragma once
 
 #include <array>
+#include <vector>
+
+#include "absl/status/status.h"
 #include <cstdint>
 
 #include "core/buffer_pool.h"
@@ -14,7 +17,9 @@
 #include "core/trace.h"
 #include "core/tunables.h"
 #include "ip/icmp_rate_limit.h"
-#include "ip/route_table.h"
+#include "ip/reassembly.h"
+#include "filter/filter.h"
+#include "ip/fib.h"
 #include "link/link_layer.h"
 
 namespace inlet::ip {
@@ -22,12 +27,15 @@ namespace inlet::ip {
 class Ipv4Layer final : public NetworkReceiver {
  public:
   Ipv4Layer(const Tunables& tunables, BufferPool& pool, Counters& counters, const Clock& clock,
-            const Trace& trace, link::LinkLayer& link);
+            const Trace& trace, link::LinkLayer& link, TimerWheel& timers);
 
   void register_transport(uint8_t protocol, TransportReceiver* receiver) {
     transports_[protocol] = receiver;
   }
-  RouteTable& routes() { return routes_; }
+  // The FIB (lib/ip/fib.h): connected routes, gateways, blackhole/unreachable/
+  // prohibit, metrics, ECMP; changed at run time between polls.
+  Fib& routes() { return fib_; }
+  const Fib& routes() const { return fib_; }
   link::LinkLayer& link() { return link_; }
   const link::LinkLayer& link() const { return link_; }
 
@@ -38,8 +46,10 @@ class Ipv4Layer final : public NetworkReceiver {
   // transport header); prepends the IPv4 header, routes and transmits.
   // `src` 0.0.0.0 picks the outgoing interface's address. False (counted) when
   // there is no route.
+  // `dont_fragment`: set DF (TCP, path-MTU discovery); otherwise a datagram
+  // larger than the MTU is fragmented (IpFragOKs, IpFragCreates).
   bool output(PacketRef packet, wire::Ipv4Address src, wire::Ipv4Address dst, uint8_t protocol,
-              uint8_t tos = 0);
+              uint8_t tos = 0, bool dont_fragment = true);
 
   // The source address output() would use toward `dst` (0.0.0.0 without a route).
   wire::Ipv4Address select_source(wire::Ipv4Address dst);
@@ -50,9 +60,33 @@ class Ipv4Layer final : public NetworkReceiver {
   // a source that is not a unicast host. Rate limited (icmp_ratemask).
   void send_icmp_error(const Packet& original, uint8_t type, uint8_t code, uint32_t rest = 0);
 
+  // A static multicast forwarding entry (Linux's MFC): datagrams to `group`
+  // arriving on `in_ifindex` (0 = any interface) are replicated to every
+  // interface in `out` but the ingress one, by cloning the packet: the
+  // payload is shared, each copy gets its own link header.
+  absl::Status add_multicast_route(wire::Ipv4Address group, uint16_t in_ifindex,
+                                   std::vector<uint16_t> out);
+
+  const Reassembler& reassembler() const { return reasm_; }
+  // Releases reassembly buffers (shutdown).
+  void shutdown() { reasm_.clear(); }
+
  private:
   void drop(PacketRef&& p, DropReason reason);
   bool martian_source(wire::Ipv4Address src, const link::Interface& in) const;
+  void deliver_local(PacketRef p, const Ipv4Delivery& d);
+  // The filter (lib/filter) at one hook: true when the packet may go on.
+  bool filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex);
+  // Replicates a multicast datagram along its MFC entry; returns true when
+  // the packet was consumed.
+  bool forward_multicast(PacketRef& p, const wire::Ipv4View& ip, link::Interface& in,
+                         bool deliver_locally);
+  void forward(PacketRef p, const wire::Ipv4View& ip, link::Interface& in);
+  // Sends a datagram (data at its IPv4 header) out of `out` toward
+  // `next_hop`, fragmenting it when it exceeds the MTU and DF is clear.
+  void transmit(PacketRef p, link::Interface& out, wire::Ipv4Address next_hop);
+  void fragment(PacketRef p, link::Interface& out, wire::Ipv4Address next_hop);
+  bool icmp_host_allow(wire::Ipv4Address dst, uint8_t type);
   void icmp_input(PacketRef p, const Ipv4Delivery& d);
   void icmp_echo_reply(PacketRef p, const Ipv4Delivery& d);
 
@@ -62,8 +96,23 @@ class Ipv4Layer final : public NetworkReceiver {
   const Clock& clock_;
   const Trace& trace_;
   link::LinkLayer& link_;
-  RouteTable routes_;
+  Fib fib_;
   IcmpRateLimiter icmp_limiter_;
+  // Per-destination ICMP limit (net.ipv4.icmp_ratelimit, Linux's inet_peer
+  // token bucket): a small direct-mapped table, set up once.
+  struct HostLimit {
+    uint32_t addr = 0;
+    double tokens = 0;
+    absl::Time last = absl::InfinitePast();
+  };
+  std::array<HostLimit, 256> icmp_hosts_{};
+  Reassembler reasm_;
+  struct MulticastRoute {
+    wire::Ipv4Address group;
+    uint16_t in_ifindex = 0;
+    std::vector<uint16_t> out;
+  };
+  std::vector<MulticastRoute> mroutes_;
   std::array<TransportReceiver*, 256> transports_{};
   uint16_t next_ident_ = 1;
 };

@@ -1,6 +1,9 @@
 // Interface: one network interface of a context — name, ifindex, MAC, MTU, its
 // IPv4 addresses, the port queue under it and the transmit queue in front of
-// that port (flushed once per poll).
+// that port (flushed once per poll). An interface is a port (a device queue of
+// its own), an 802.1Q sub-interface of another interface (no port: it sends
+// through its parent, tagged), or a bridge device (no port: it sends through
+// the bridge's member ports).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/buffer_pool.h"
 #include "core/port.h"
 #include "wire/bytes.h"
@@ -57,6 +61,14 @@ struct InterfaceConfig {
   std::vector<InterfaceAddress> addresses;
 };
 
+class Bridge;
+
+enum class InterfaceKind : uint8_t {
+  kPort,    // has a PortQueue and a transmit queue
+  kVlan,    // 802.1Q sub-interface: transmits through parent(), tagged with vlan_id()
+  kBridge,  // a bridge device: transmits through the bridge's member ports
+};
+
 class Interface {
  public:
   Interface(uint16_t ifindex, InterfaceConfig config, PortQueue* port, uint32_t tx_capacity)
@@ -69,6 +81,38 @@ class Interface {
   const std::vector<InterfaceAddress>& addresses() const { return config_.addresses; }
   PortQueue* port() const { return port_; }
   TxQueue& tx() { return tx_; }
+
+  InterfaceKind kind() const { return kind_; }
+  // kVlan: the interface the tag is pushed onto / popped from, and the VID.
+  Interface* parent() const { return parent_; }
+  uint16_t vlan_id() const { return vlan_id_; }
+  // The 802.1Q sub-interface of this interface for `vid`, or nullptr.
+  Interface* vlan(uint16_t vid) const {
+    if (vlans_.empty()) return nullptr;
+    auto it = vlans_.find(vid);
+    return it == vlans_.end() ? nullptr : it->second;
+  }
+  // 802.1Q 6.9 "Admit Only VLAN-tagged frames": untagged and priority-tagged
+  // frames received here are dropped (rx_vlan_dropped, VLAN_UNTAGGED_REFUSED).
+  bool tagged_only() const { return tagged_only_; }
+  void set_tagged_only(bool on) { tagged_only_ = on; }
+  // The bridge this interface is a member port of, or nullptr.
+  Bridge* bridge_port_of() const { return member_of_; }
+  // kBridge: the bridge this interface is the device of.
+  Bridge* bridge_device_of() const { return device_of_; }
+
+  // Set-up only (LinkLayer).
+  void make_vlan(Interface& parent, uint16_t vid) {
+    kind_ = InterfaceKind::kVlan;
+    parent_ = &parent;
+    vlan_id_ = vid;
+    parent.vlans_[vid] = this;
+  }
+  void make_bridge_device(Bridge& bridge) {
+    kind_ = InterfaceKind::kBridge;
+    device_of_ = &bridge;
+  }
+  void set_bridge_port_of(Bridge* bridge) { member_of_ = bridge; }
 
   bool has_address(wire::Ipv4Address a) const {
     for (const InterfaceAddress& ia : config_.addresses) {
@@ -101,6 +145,13 @@ class Interface {
   InterfaceConfig config_;
   PortQueue* port_;
   TxQueue tx_;
+  InterfaceKind kind_ = InterfaceKind::kPort;
+  Interface* parent_ = nullptr;
+  uint16_t vlan_id_ = 0;
+  bool tagged_only_ = false;
+  Bridge* member_of_ = nullptr;
+  Bridge* device_of_ = nullptr;
+  absl::flat_hash_map<uint16_t, Interface*> vlans_;  // VID -> sub-interface (set-up only)
 };
 
 }  // namespace inlet::link

@@ -1,5 +1,8 @@
 #include "link/link_layer.h"
 
+#include <string>
+#include <utility>
+
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 #include "wire/vlan.h"
@@ -52,6 +55,70 @@ Interface& LinkLayer::add_interface(InterfaceConfig config, PortQueue* port) {
   return *interfaces_.back();
 }
 
+absl::StatusOr<Interface*> LinkLayer::add_vlan(Interface& parent, uint16_t vid,
+                                               InterfaceConfig config) {
+  if (vid == wire::kVlanIdPriorityOnly || vid >= wire::kVlanIdReserved) {
+    return absl::InvalidArgumentError("VLAN id " + std::to_string(vid) + " is not within 1 to 4094");
+  }
+  if (parent.kind() == InterfaceKind::kVlan) {
+    return absl::InvalidArgumentError("stacked VLANs (QinQ) are not supported: " + parent.name() +
+                                      " is itself a VLAN");
+  }
+  if (parent.vlan(vid) != nullptr) {
+    return absl::AlreadyExistsError(parent.name() + " already has VLAN " + std::to_string(vid));
+  }
+  if (config.mtu > parent.mtu()) {
+    return absl::InvalidArgumentError("MTU " + std::to_string(config.mtu) + " exceeds " +
+                                      parent.name() + "'s " + std::to_string(parent.mtu()));
+  }
+  const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
+  interfaces_.push_back(std::make_unique<Interface>(ifindex, std::move(config), nullptr, 1));
+  Interface& sub = *interfaces_.back();
+  sub.make_vlan(parent, vid);
+  return &sub;
+}
+
+absl::StatusOr<Interface*> LinkLayer::add_bridge(std::vector<Interface*> members,
+                                                 InterfaceConfig config) {
+  if (members.empty()) return absl::InvalidArgumentError("a bridge needs at least one port");
+  for (size_t i = 0; i < members.size(); ++i) {
+    Interface* m = members[i];
+    if (m == nullptr) return absl::InvalidArgumentError("no such interface");
+    if (m->kind() != InterfaceKind::kPort) {
+      return absl::InvalidArgumentError(m->name() + " is not a port (VLANs and bridges cannot be bridged)");
+    }
+    if (m->bridge_port_of() != nullptr) {
+      return absl::InvalidArgumentError(m->name() + " is already a bridge port");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (members[j] == m) return absl::InvalidArgumentError(m->name() + " is listed twice");
+    }
+    if (config.mtu > m->mtu()) {
+      return absl::InvalidArgumentError("MTU " + std::to_string(config.mtu) + " exceeds " +
+                                        m->name() + "'s " + std::to_string(m->mtu()));
+    }
+  }
+  const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
+  interfaces_.push_back(std::make_unique<Interface>(ifindex, std::move(config), nullptr, 1));
+  Interface& device = *interfaces_.back();
+  BridgeConfig bc;
+  bc.fdb_max = static_cast<uint32_t>(tunables_.get(Tunable::kBridgeFdbMax));
+  bc.ageing_time = absl::Seconds(tunables_.get(Tunable::kBridgeAgeingTime));
+  bridges_.push_back(std::make_unique<Bridge>(bc, device, members, counters_));
+  Bridge& bridge = *bridges_.back();
+  device.make_bridge_device(bridge);
+  for (Interface* m : members) m->set_bridge_port_of(&bridge);
+  // Garbage-collects aged entries once a second; lookups ignore an aged
+  // entry at once, so the period only bounds how long its slot stays taken.
+  bridge.timer().set_callback([this, &bridge] {
+    const absl::Time now = clock_.now();
+    bridge.age(now);
+    timers_.arm(bridge.timer(), now + absl::Seconds(1));
+  });
+  timers_.arm(bridge.timer(), clock_.now() + absl::Seconds(1));
+  return &device;
+}
+
 Interface* LinkLayer::interface(uint16_t ifindex) {
   if (ifindex == 0 || ifindex > interfaces_.size()) return nullptr;
   return interfaces_[ifindex - 1].get();
@@ -70,7 +137,8 @@ void LinkLayer::drop(PacketRef&& p, DropReason reason) {
 }
 
 void LinkLayer::input(Interface& in, std::span<PacketRef> frames) {
-  const int64_t now_ns = absl::ToUnixNanos(clock_.now());
+  const absl::Time now = clock_.now();
+  const int64_t now_ns = absl::ToUnixNanos(now);
   for (PacketRef& slot : frames) {
     if (!slot) continue;
     PacketRef p = std::move(slot);
@@ -80,8 +148,7 @@ void LinkLayer::input(Interface& in, std::span<PacketRef> frames) {
     if (p->rx_timestamp_ns == 0) p->rx_timestamp_ns = now_ns;
     trace_(TracePoint::kLinkIn, *p, in.name());
 
-    auto eth = wire::EthernetView::parse(p->bytes());
-    if (!eth) {
+    if (!wire::EthernetView::parse(p->bytes())) {
       drop(std::move(p), DropReason::kFrameTooShort);
       continue;
     }
@@ -90,58 +157,220 @@ void LinkLayer::input(Interface& in, std::span<PacketRef> frames) {
       drop(std::move(p), DropReason::kFrameTooLong);
       continue;
     }
-    const wire::MacAddress dst = eth->dst();
-    if (dst == in.mac()) {
-      p->pkt_type = PacketType::kHost;
-    } else if (dst.is_broadcast()) {
-      p->pkt_type = PacketType::kBroadcast;
-    } else if (dst.is_multicast()) {
-      p->pkt_type = PacketType::kMulticast;
-    } else {
-      drop(std::move(p), DropReason::kOtherHost);
+    receive_on(in, std::move(p), now);
+  }
+}
+
+void LinkLayer::receive_on(Interface& dev, PacketRef p, absl::Time now) {
+  auto eth = wire::EthernetView::parse(p->bytes());
+  // An 802.1Q C-tag whose VID has a sub-interface here: the frame is the
+  // sub-interface's (as Linux's vlan_do_receive, ahead of any bridge).
+  bool tagged = false;
+  uint16_t vid = 0;
+  if (eth->ethertype() == wire::ethertype::kVlan || eth->ethertype() == wire::ethertype::kQinQ) {
+    if (auto tag = wire::VlanView::parse(eth->payload())) {
+      tagged = true;
+      vid = tag->vid();
+      const bool stacked = tag->ethertype() == wire::ethertype::kVlan ||
+                           tag->ethertype() == wire::ethertype::kQinQ;
+      Interface* sub = eth->ethertype() == wire::ethertype::kVlan && !stacked && vid != 0
+                           ? dev.vlan(vid)
+                           : nullptr;
+      if (sub != nullptr) {
+        if (p->length() > sub->mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength) {
+          drop(std::move(p), DropReason::kFrameTooLong);
+          return;
+        }
+        p->ifindex = sub->ifindex();
+        deliver(*sub, std::move(p));
+        return;
+      }
+    }
+  }
+  // 802.1Q 6.9 "Admit Only VLAN-tagged frames": priority-tagged count as untagged.
+  if (dev.tagged_only() && (!tagged || vid == wire::kVlanIdPriorityOnly)) {
+    drop(std::move(p), DropReason::kVlanUntaggedRefused);
+    return;
+  }
+  if (Bridge* bridge = dev.bridge_port_of()) {
+    bridge_input(*bridge, dev, std::move(p), now);
+    return;
+  }
+  deliver(dev, std::move(p));
+}
+
+void LinkLayer::deliver(Interface& in, PacketRef p) {
+  auto eth = wire::EthernetView::parse(p->bytes());
+  const wire::MacAddress dst = eth->dst();
+  const Bridge* bridge = in.bridge_device_of();
+  if (dst == in.mac() || (bridge != nullptr && bridge->is_local_mac(dst))) {
+    p->pkt_type = PacketType::kHost;
+  } else if (dst.is_broadcast()) {
+    p->pkt_type = PacketType::kBroadcast;
+  } else if (dst.is_multicast()) {
+    p->pkt_type = PacketType::kMulticast;
+  } else {
+    drop(std::move(p), DropReason::kOtherHost);
+    return;
+  }
+  const uint16_t outer = eth->ethertype();
+  uint16_t type = outer;
+  p->pull(wire::kEthernetHeaderLength);
+  if (type == wire::ethertype::kVlan || type == wire::ethertype::kQinQ) {
+    auto tag = wire::VlanView::parse(p->bytes());
+    if (!tag) {
+      drop(std::move(p), DropReason::kVlanMalformed);
+      return;
+    }
+    if (tag->ethertype() == wire::ethertype::kVlan || tag->ethertype() == wire::ethertype::kQinQ) {
+      drop(std::move(p), DropReason::kVlanStacked);
+      return;
+    }
+    p->vlan_present = true;
+    p->vlan_tci = tag->tci();
+    // VLAN 0 is a priority tag (802.1Q 9.6): the frame belongs to `in`. Any
+    // other VID must be the one of the sub-interface the frame was given to.
+    const bool own_vlan = in.kind() == InterfaceKind::kVlan && outer == wire::ethertype::kVlan &&
+                          tag->vid() == in.vlan_id();
+    if (tag->vid() != wire::kVlanIdPriorityOnly && !own_vlan) {
+      drop(std::move(p), DropReason::kVlanNotConfigured);
+      return;
+    }
+    type = tag->ethertype();
+    p->pull(wire::kVlanTagLength);
+  }
+  p->set_l3_here();
+  switch (type) {
+    case wire::ethertype::kIpv4:
+      if (network_ == nullptr) {
+        drop(std::move(p), DropReason::kUnknownEtherType);
+      } else {
+        network_->receive_ipv4(std::move(p), in);
+      }
+      break;
+    case wire::ethertype::kArp:
+      arp_input(in, std::move(p));
+      break;
+    case wire::ethertype::kIpv6:
+      drop(std::move(p), DropReason::kIpv6NotSupported);
+      break;
+    default:
+      drop(std::move(p), DropReason::kUnknownEtherType);
+      break;
+  }
+}
+
+void LinkLayer::bridge_input(Bridge& bridge, Interface& ingress, PacketRef p, absl::Time now) {
+  auto eth = wire::EthernetView::parse(p->bytes());
+  const BridgeDecision d = bridge.receive(ingress, eth->src(), eth->dst(), now);
+  using Kind = BridgeDecision::Kind;
+  switch (d.kind) {
+    case Kind::kBadSource:
+      drop(std::move(p), DropReason::kBridgeInvalidSource);
+      return;
+    case Kind::kSamePort:
+      drop(std::move(p), DropReason::kBridgeSamePort);
+      return;
+    case Kind::kLocal:
+      break;
+    case Kind::kForward:
+      if (!fits(*d.egress, *p)) {
+        drop(std::move(p), DropReason::kBridgeTooBig);
+        return;
+      }
+      counters_.add(Counter::BridgeForwarded);
+      enqueue(*d.egress, std::move(p));
+      return;
+    case Kind::kFlood:
+      counters_.add(Counter::BridgeFloods);
+      if (!d.local) {
+        flood(bridge, &ingress, std::move(p));
+        return;
+      }
+      flood_copies(bridge, &ingress, p);
+      break;
+  }
+  // For the stack: as if received on the bridge device.
+  Interface& device = bridge.device();
+  p->ifindex = device.ifindex();
+  receive_on(device, std::move(p), now);
+}
+
+bool LinkLayer::fits(const Interface& port, const Packet& frame) {
+  return frame.length() <= port.mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength;
+}
+
+void LinkLayer::send_clone(Interface& port, const PacketRef& frame) {
+  PacketRef copy = pool_.clone(frame);
+  if (!copy) {
+    counters_.drop(DropReason::kPoolExhausted);  // out of descriptors (alloc_failures too)
+    return;
+  }
+  enqueue(port, std::move(copy));
+}
+
+void LinkLayer::flood(Bridge& bridge, const Interface* except, PacketRef frame) {
+  // Clones (sharing the payload) for all but the last member; the frame itself
+  // goes to the last one.
+  Interface* last = nullptr;
+  size_t targets = 0;
+  for (Interface* m : bridge.members()) {
+    if (m == except) continue;
+    ++targets;
+    if (!fits(*m, *frame.get())) {
+      counters_.drop(DropReason::kBridgeTooBig);  // this member gets no copy
       continue;
     }
-    uint16_t type = eth->ethertype();
-    p->pull(wire::kEthernetHeaderLength);
-    if (type == wire::ethertype::kVlan || type == wire::ethertype::kQinQ) {
-      auto tag = wire::VlanView::parse(p->bytes());
-      if (!tag) {
-        drop(std::move(p), DropReason::kVlanMalformed);
-        continue;
-      }
-      if (tag->ethertype() == wire::ethertype::kVlan || tag->ethertype() == wire::ethertype::kQinQ) {
-        drop(std::move(p), DropReason::kVlanStacked);
-        continue;
-      }
-      p->vlan_present = true;
-      p->vlan_tci = tag->tci();
-      // VLAN 0 is a priority tag (802.1Q 9.6): the frame belongs to the port.
-      // Sub-interfaces for other VLAN ids arrive with the routing/L2 work.
-      if (tag->vid() != wire::kVlanIdPriorityOnly) {
-        drop(std::move(p), DropReason::kVlanNotConfigured);
-        continue;
-      }
-      type = tag->ethertype();
-      p->pull(wire::kVlanTagLength);
+    if (last != nullptr) send_clone(*last, frame);
+    last = m;
+  }
+  if (last != nullptr) {
+    enqueue(*last, std::move(frame));
+  } else if (targets == 0) {
+    drop(std::move(frame), DropReason::kBridgeNoEgress);
+  }
+  // else: every member refused it as too big (counted per member); `frame` is released.
+}
+
+void LinkLayer::flood_copies(Bridge& bridge, const Interface* except, const PacketRef& frame) {
+  for (Interface* m : bridge.members()) {
+    if (m == except) continue;
+    if (fits(*m, *frame.get())) {
+      send_clone(*m, frame);
+    } else {
+      counters_.drop(DropReason::kBridgeTooBig);
     }
-    p->set_l3_here();
-    switch (type) {
-      case wire::ethertype::kIpv4:
-        if (network_ == nullptr) {
-          drop(std::move(p), DropReason::kUnknownEtherType);
-        } else {
-          network_->receive_ipv4(std::move(p), in);
-        }
-        break;
-      case wire::ethertype::kArp:
-        arp_input(in, std::move(p));
-        break;
-      case wire::ethertype::kIpv6:
-        drop(std::move(p), DropReason::kIpv6NotSupported);
-        break;
-      default:
-        drop(std::move(p), DropReason::kUnknownEtherType);
-        break;
+  }
+}
+
+void LinkLayer::enqueue(Interface& port, PacketRef p) {
+  p->ifindex = port.ifindex();
+  counters_.add(Counter::tx_packets);
+  counters_.add(Counter::tx_bytes, p->frame_length());
+  trace_(TracePoint::kLinkOut, *p, port.name());
+  port.tx().enqueue(std::move(p), pool_);
+}
+
+void LinkLayer::transmit(Interface& dev, PacketRef p) {
+  switch (dev.kind()) {
+    case InterfaceKind::kPort:
+      enqueue(dev, std::move(p));
+      return;
+    case InterfaceKind::kVlan:
+      transmit(*dev.parent(), std::move(p));  // the tag is already in the frame
+      return;
+    case InterfaceKind::kBridge: {
+      Bridge& bridge = *dev.bridge_device_of();
+      const wire::MacAddress dst = wire::MacAddress::load(p->data_ptr());
+      const BridgeDecision d = bridge.transmit(dst, clock_.now());
+      if (d.kind != BridgeDecision::Kind::kForward) {
+        flood(bridge, nullptr, std::move(p));
+      } else if (fits(*d.egress, *p)) {
+        enqueue(*d.egress, std::move(p));
+      } else {
+        drop(std::move(p), DropReason::kBridgeTooBig);
+      }
+      return;
     }
   }
 }
@@ -202,23 +431,45 @@ void LinkLayer::send_arp(Interface& out, wire::ArpOperation op, wire::MacAddress
 }
 
 void LinkLayer::send_frame(Interface& out, PacketRef p, wire::MacAddress dst, uint16_t ethertype) {
-  uint8_t* h = p->push(wire::kEthernetHeaderLength);
+  if (pool_.is_shared(p)) {
+    // A clone (multicast replication): its headroom is shared with the other
+    // copies, so the link header goes into a buffer of its own, chained in
+    // front of the payload — no payload copy (as skb_cow_head would do).
+    PacketRef head = pool_.alloc();
+    if (!head) {
+      drop(std::move(p), DropReason::kPoolExhausted);
+      return;
+    }
+    head->chain = p.release();
+    p = std::move(head);
+  }
+  const bool tagged = out.kind() == InterfaceKind::kVlan;
+  const uint32_t header = static_cast<uint32_t>(wire::kEthernetHeaderLength) +
+                          (tagged ? static_cast<uint32_t>(wire::kVlanTagLength) : 0);
+  uint8_t* h = p->push(header);
   if (h == nullptr) {
     drop(std::move(p), DropReason::kTxNoHeadroom);
     return;
   }
-  wire::EthernetRepr{dst, out.mac(), ethertype}.emit(
-      std::span<uint8_t>(h, wire::kEthernetHeaderLength));
+  if (tagged) {
+    // 802.1Q: the sub-interface's VID pushed in front of the EtherType.
+    wire::EthernetRepr{dst, out.mac(), wire::ethertype::kVlan}.emit(
+        std::span<uint8_t>(h, wire::kEthernetHeaderLength));
+    const wire::VlanRepr tag{0, false, out.vlan_id(), ethertype};
+    tag.emit(std::span<uint8_t>(h + wire::kEthernetHeaderLength, wire::kVlanTagLength));
+    p->vlan_present = true;
+    p->vlan_tci = tag.tci();
+  } else {
+    wire::EthernetRepr{dst, out.mac(), ethertype}.emit(
+        std::span<uint8_t>(h, wire::kEthernetHeaderLength));
+  }
   // Pad to the Ethernet minimum, as a NIC would.
-  if (p->length() < wire::kEthernetMinFrame) {
+  if (p->chain == nullptr && p->length() < wire::kEthernetMinFrame) {
     const uint32_t pad = static_cast<uint32_t>(wire::kEthernetMinFrame) - p->length();
     if (uint8_t* tail = p->put(pad)) std::memset(tail, 0, pad);
   }
   p->ifindex = out.ifindex();
-  counters_.add(Counter::tx_packets);
-  counters_.add(Counter::tx_bytes, p->length());
-  trace_(TracePoint::kLinkOut, *p, out.name());
-  out.tx().enqueue(std::move(p), pool_);
+  transmit(out, std::move(p));
 }
 
 void LinkLayer::output_ipv4(PacketRef p, Interface& out, wire::Ipv4Address next_hop) {
@@ -273,6 +524,7 @@ void LinkLayer::flush() {
 
 void LinkLayer::shutdown() {
   timers_.cancel(neighbour_timer_);
+  for (auto& b : bridges_) timers_.cancel(b->timer());
   neighbours_.clear();
   for (auto& i : interfaces_) i->tx().clear();
 }

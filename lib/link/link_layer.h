@@ -1,12 +1,14 @@
-// LinkLayer: the interfaces of a context, Ethernet and 802.1Q demux, ARP
-// (replies, requests, the neighbour table) and Ethernet output. Hands IPv4
-// upward through the NetworkReceiver it is given; never looks above IP.
+// LinkLayer: the interfaces of a context, Ethernet and 802.1Q demux (VLAN
+// sub-interfaces), learning bridges, ARP (replies, requests, the neighbour
+// table), Ethernet output, and the packet filter's rule set (evaluated by IP).
+// Hands IPv4 upward through the NetworkReceiver it is given; never looks above IP.
 #pragma once
 
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "core/buffer_pool.h"
 #include "core/clock.h"
 #include "core/counters.h"
@@ -14,6 +16,8 @@
 #include "core/timer_wheel.h"
 #include "core/trace.h"
 #include "core/tunables.h"
+#include "filter/filter.h"
+#include "link/bridge.h"
 #include "link/interface.h"
 #include "link/neighbour.h"
 #include "wire/arp.h"
@@ -27,6 +31,18 @@ class LinkLayer {
   ~LinkLayer();
 
   Interface& add_interface(InterfaceConfig config, PortQueue* port);
+  // An 802.1Q sub-interface of `parent` for VLAN `vid` (1..4094): no port of
+  // its own; frames tagged `vid` on the parent are received as if on it, and
+  // it transmits through the parent with the tag pushed. `config.mac` should
+  // be the parent's. Errors: bad VID, a parent that is itself a VLAN, a VID
+  // already taken, an MTU above the parent's.
+  absl::StatusOr<Interface*> add_vlan(Interface& parent, uint16_t vid, InterfaceConfig config);
+  // A bridge over `members` (port interfaces, not VLANs, each in no other
+  // bridge) with its own device interface made from `config` (addresses for
+  // the stack sit there, as on Linux's br0). Frames received on a member are
+  // forwarded by destination MAC; those for the stack arrive on the device.
+  absl::StatusOr<Interface*> add_bridge(std::vector<Interface*> members, InterfaceConfig config);
+  const std::vector<std::unique_ptr<Bridge>>& bridges() const { return bridges_; }
   Interface* interface(uint16_t ifindex);
   const Interface* interface(uint16_t ifindex) const {
     return ifindex == 0 || ifindex > interfaces_.size() ? nullptr : interfaces_[ifindex - 1].get();
@@ -48,6 +64,12 @@ class LinkLayer {
 
   NeighbourTable& neighbours() { return neighbours_; }
 
+  // The packet filter (nullptr when none is set). The IP layer evaluates it
+  // at PREROUTING, INPUT and FORWARD (see docs/filter.md).
+  filter::RuleSet* filter() { return filter_.get(); }
+  const filter::RuleSet* filter() const { return filter_.get(); }
+  void set_filter(std::unique_ptr<filter::RuleSet> rules) { filter_ = std::move(rules); }
+
  private:
   void drop(PacketRef&& p, DropReason reason);
   void arp_input(Interface& in, PacketRef packet);
@@ -55,6 +77,26 @@ class LinkLayer {
                 wire::MacAddress target_mac, wire::Ipv4Address target_ip,
                 wire::Ipv4Address sender_ip);
   void send_frame(Interface& out, PacketRef packet, wire::MacAddress dst, uint16_t ethertype);
+  // Frame demux on `dev` (data at the Ethernet header): a VLAN sub-interface,
+  // the tagged-only check, the bridge, or local delivery.
+  void receive_on(Interface& dev, PacketRef packet, absl::Time now);
+  // Frames for the stack on `in`: destination MAC, the one allowed tag, the
+  // EtherType -> ARP / IPv4.
+  void deliver(Interface& in, PacketRef packet);
+  void bridge_input(Bridge& bridge, Interface& ingress, PacketRef packet, absl::Time now);
+  // Sends the frame to every member of `bridge` but `except` (clones sharing
+  // the payload, the frame itself to the last); BRIDGE_NO_EGRESS when there
+  // is no other member.
+  void flood(Bridge& bridge, const Interface* except, PacketRef packet);
+  // The same with clones only: the caller keeps the frame (local delivery).
+  void flood_copies(Bridge& bridge, const Interface* except, const PacketRef& packet);
+  void send_clone(Interface& port, const PacketRef& packet);
+  // False when the frame exceeds the port's MTU + 18 (one tag).
+  static bool fits(const Interface& port, const Packet& frame);
+  // Puts a finished frame (data at the Ethernet header) on its way out of
+  // `dev`: a VLAN's parent, a bridge's ports, or the port's transmit queue.
+  void transmit(Interface& dev, PacketRef packet);
+  void enqueue(Interface& port, PacketRef packet);
   void age_neighbours();
 
   const Tunables& tunables_;
@@ -67,6 +109,8 @@ class LinkLayer {
   std::vector<std::unique_ptr<Interface>> interfaces_;
   NeighbourTable neighbours_;
   Timer neighbour_timer_;
+  std::vector<std::unique_ptr<Bridge>> bridges_;
+  std::unique_ptr<filter::RuleSet> filter_;
 };
 
 }  // namespace inlet::link

@@ -21,9 +21,13 @@ struct SeqRange {
 
 struct OooInsert {
   bool queued = false;            // false: every byte was already queued
-  uint32_t merged = 0;            // queued segments it overlapped (TcpExtTCPOFOMerge)
-  std::optional<SeqRange> dsack;  // the first duplicate range (RFC 2883)
-  SeqRange range;                 // the bytes this segment added (after trimming)
+  // Segments dropped as wholly covered — the newcomer, or queued ones it
+  // replaced (Linux's TcpExtTCPOFOMerge); a partial overlap is trimmed instead.
+  uint32_t merged = 0;
+  std::optional<SeqRange> dsack;  // the first duplicate range, extended while contiguous (RFC 2883)
+  // The bytes this segment added (after trimming); when nothing was queued,
+  // the queued data it repeated.
+  SeqRange range;
 };
 
 class OooQueue {

@@ -1,6 +1,7 @@
 // SYN cookies (as Linux's net/ipv4/syncookies.c): when a listener's SYN queue
 // overflows, the SYN-ACK's ISN encodes a keyed hash of the 4-tuple, a minute
-// counter and the MSS (one of four values), and — when the peer sent
+// counter and the MSS (one of four values, covered by the hash so that no
+// altered cookie passes for another MSS), and — when the peer sent
 // timestamps — the low 6 bits of our TSval carry window scale, SACK and ECN.
 // A returning ACK that checks out rebuilds the connection without state.
 #pragma once
@@ -53,6 +54,7 @@ class SynCookies {
 
  private:
   uint32_t hash(const CookieTuple& t, uint32_t count, int which) const;
+  uint32_t low_bits(const CookieTuple& t, uint32_t minute, uint32_t index) const;
 
   SipKey key0_;
   SipKey key1_;

@@ -49,8 +49,10 @@ bool TcpLayer::challenge_allowed() {
   return true;
 }
 
-void TcpLayer::send_challenge_ack(TcpSocket& s) {
-  if (challenge_allowed()) schedule_ack(s, true);
+bool TcpLayer::send_challenge_ack(TcpSocket& s) {
+  if (!challenge_allowed()) return false;
+  schedule_ack(s, true);
+  return true;
 }
 
 void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& v) {
@@ -74,6 +76,14 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
     }
     drop(std::move(p), DropReason::kTcpClosed);
     return;
+  }
+
+  // A Fast Open SYN again (our SYN-ACK was lost): answer it as a request
+  // would be answered (tcp_check_req), with the SYN-ACK.
+  if (s.state_ == TcpState::kSynReceived && s.fast_open_ && (g.flags & (kSyn | kAck | kRst)) == kSyn &&
+      g.seq == s.irs_) {
+    resend_synack(s);
+    return;  // consumed
   }
 
   // Header prediction: ESTABLISHED, a plain ACK (+PSH) carrying the next
@@ -107,12 +117,16 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
       drop(std::move(p), DropReason::kTcpNotAcceptable);
       return;
     }
+    if (g.has(kSyn)) {
+      // RFC 5961 4.2: a SYN gets a challenge ACK wherever its sequence lies.
+      if (send_challenge_ack(s)) counters_.add(Counter::TcpExtTCPChallengeACK);
+      drop(std::move(p), DropReason::kTcpSynChallenged);
+      return;
+    }
     if (g.len > 0 && g.end() <= s.rcv_nxt_) {
       // Old data again (a spurious retransmission): D-SACK it (RFC 2883 4.1).
-      if (s.sack_ok_) {
-        s.dsack_ = SeqRange{g.seq, g.end()};
-        counters_.add(Counter::TcpExtTCPDSACKOldSent);
-      }
+      // The drop reason counts TcpExtTCPDSACKOldSent.
+      if (s.sack_ok_) s.dsack_ = SeqRange{g.seq, g.end()};
       schedule_ack(s, true);
       drop(std::move(p), DropReason::kTcpDuplicate);
       return;
@@ -134,17 +148,16 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
       maybe_release(s);
       return;  // consumed
     }
-    send_challenge_ack(s);
-    drop(std::move(p), DropReason::kTcpRstChallenged);
+    // The drop reason counts TcpExtTCPChallengeACK: only when one is sent.
+    drop(std::move(p), send_challenge_ack(s) ? DropReason::kTcpRstChallenged
+                                             : DropReason::kTcpNotAcceptable);
     return;
   }
   // 4. SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+  // (A Fast Open SYN sent again was answered above; at IRS it is never in
+  // the window anyway.)
   if (g.has(kSyn)) {
-    if (s.state_ == TcpState::kSynReceived && g.seq == s.irs_) {
-      drop(std::move(p), DropReason::kTcpDuplicate);  // a Fast Open SYN retransmitted
-      return;
-    }
-    send_challenge_ack(s);
+    if (send_challenge_ack(s)) counters_.add(Counter::TcpExtTCPChallengeACK);
     drop(std::move(p), DropReason::kTcpSynChallenged);
     return;
   }
@@ -155,12 +168,13 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
   }
   if (g.ack > s.snd_nxt_) {
     // ACK of data never sent (RFC 9293 3.10.7.4, RFC 5961 5.2): ACK and drop.
-    send_challenge_ack(s);
+    if (send_challenge_ack(s)) counters_.add(Counter::TcpExtTCPChallengeACK);
     drop(std::move(p), DropReason::kTcpInvalidAck);
     return;
   }
   if (g.ack < s.snd_una_ - std::max<uint32_t>(s.max_snd_wnd_, 65535)) {
-    send_challenge_ack(s);  // RFC 5961 5.2: too old to be true
+    // RFC 5961 5.2: too old to be true.
+    if (send_challenge_ack(s)) counters_.add(Counter::TcpExtTCPChallengeACK);
     drop(std::move(p), DropReason::kTcpInvalidAck);
     return;
   }
@@ -170,11 +184,11 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
       drop(std::move(p), DropReason::kTcpInvalidAck);
       return;
     }
-    // The Fast Open connection's handshake completes.
-    if (s.fast_open_ && s.listener_ != nullptr && s.listener_->fastopen_pending_ > 0) {
-      --s.listener_->fastopen_pending_;
-    }
-    established(s);
+    // The Fast Open connection's handshake completes (its passive open was
+    // counted when the child was made).
+    s.state_ = TcpState::kEstablished;
+    fastopen_done(s);
+    if (!s.fin_queued_) timers_.cancel(s.rto_timer_);  // no more SYN-ACKs
   }
   if (g.ack > s.snd_una_) s.snd_una_ = g.ack;
   s.snd_wnd_ = g.window << s.snd_wscale_;
@@ -244,19 +258,17 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
   const bool fin = g.has(wire::tcpflag::kFin);
   SeqNum seq = g.seq;
   const SeqNum end = g.seq + g.len;
-  if (g.len > 0) {
+  if (g.len >= s.rcv_mss_) {
     // The peer's segment size (tcp_measure_rcv_mss) and the payload/truesize
-    // ratio the window is computed with.
-    if (g.len > s.rcv_mss_) s.rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(g.len, s.adv_mss_));
+    // ratio the window is computed with — from full-sized segments only, as
+    // Linux: a run of tiny segments must not collapse the window.
+    s.rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(g.len, s.adv_mss_));
     s.scaling_ratio_ = std::clamp<uint32_t>(g.len * 256 / std::max<uint32_t>(p->truesize, 1), 16, 256);
   }
   bool ack_now = false;
   if (g.len > 0 && seq <= s.rcv_nxt_) {
     if (end <= s.rcv_nxt_) {
-      if (s.sack_ok_) {
-        s.dsack_ = SeqRange{seq, end};
-        counters_.add(Counter::TcpExtTCPDSACKOldSent);
-      }
+      if (s.sack_ok_) s.dsack_ = SeqRange{seq, end};  // counted by the drop reason
       schedule_ack(s, true);
       drop(std::move(p), DropReason::kTcpDuplicate);
       return;
@@ -305,7 +317,6 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
     mark_ready(s);
   } else if (g.len > 0) {
     // Out of order (RFC 9293 3.10.7.4 "should be held", RFC 2018 SACK).
-    counters_.add(Counter::TcpExtTCPOFOQueue);
     if (rmem(s) + p->truesize > s.rcvbuf_) {
       prune_ooo(s, seq, p->truesize);
       if (rmem(s) + p->truesize > s.rcvbuf_) {
@@ -314,13 +325,17 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
         return;
       }
     }
+    counters_.add(Counter::TcpExtTCPOFOQueue);  // as Linux: once it has room
     OooInsert r = s.ooo_.insert(std::move(p), seq, end);
     if (r.merged > 0) counters_.add(Counter::TcpExtTCPOFOMerge, r.merged);
     if (r.dsack && s.sack_ok_) {
       s.dsack_ = r.dsack;
       counters_.add(Counter::TcpExtTCPDSACKOfoSent);
     }
-    if (r.queued && s.sack_ok_) update_sack_blocks(s, r.range);
+    // The block holding the newest data goes first (RFC 2018 4) — for a
+    // duplicate too (r.range is then the queued data it repeats): RFC 2883
+    // 4.2 wants the block containing a D-SACKed range right after it.
+    if (s.sack_ok_) update_sack_blocks(s, r.range);
     quickack_enter(s);
     ack_now = true;  // an immediate duplicate ACK carrying SACK
   }
@@ -330,7 +345,10 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
       process_fin(s);
       return;
     }
-    if (fin_seq > s.rcv_nxt_) s.ooo_fin_ = fin_seq;  // FIN beyond a hole
+    if (fin_seq > s.rcv_nxt_) {
+      s.ooo_fin_ = fin_seq;  // FIN beyond a hole: a duplicate ACK at once
+      ack_now = true;
+    }
   }
   if (s.ooo_fin_ && *s.ooo_fin_ == s.rcv_nxt_) {
     process_fin(s);

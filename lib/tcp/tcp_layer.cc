@@ -334,6 +334,8 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
   bool send_cookie = false;
   FastOpenCookie cookie{};
   if (tfo_listener && opt.fast_open) {
+    // As tcp_try_fastopen: a cookie request is counted whatever follows.
+    if (opt.fast_open_cookie_request()) counters_.add(Counter::TcpExtTCPFastOpenCookieReqd);
     const bool cookie_ok = tfo_keys_.valid(t.remote, t.local, opt.fast_open_cookie_bytes()) ||
                            (tfo & kTfoServerCookieNotReqd) != 0;
     if (cookie_ok && !v.payload().empty() && l.fastopen_pending_ < tfo_qlen &&
@@ -366,9 +368,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
         return;
       }
     }
-    if (opt.fast_open_cookie_request()) {
-      counters_.add(Counter::TcpExtTCPFastOpenCookieReqd);
-    } else if (!cookie_ok) {
+    if (!opt.fast_open_cookie_request() && !cookie_ok) {
       counters_.add(Counter::TcpExtTCPFastOpenPassiveFail);
     }
     send_cookie = true;  // fall back to a normal handshake, with a fresh cookie

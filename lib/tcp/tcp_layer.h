@@ -154,7 +154,9 @@ class TcpLayer final : public TransportReceiver {
   // Output pieces (tcp_output.cc).
   void schedule_ack(TcpSocket& s, bool now);
   void send_ack(TcpSocket& s);
-  void send_challenge_ack(TcpSocket& s);
+  // RFC 5961 challenge ACK within tcp_challenge_ack_limit; false when the
+  // budget is spent (counted as TcpExtTCPACKSkippedChallenge).
+  bool send_challenge_ack(TcpSocket& s);
   uint32_t select_window(TcpSocket& s);
   uint32_t free_window(const TcpSocket& s) const;
   void send_fin(TcpSocket& s);

@@ -77,6 +77,13 @@ uint32_t TcpLayer::select_window(TcpSocket& s) {
     const uint32_t unit = 1u << s.rcv_wscale_;
     win = std::min((cur + unit - 1) / unit * unit, max_win);
   }
+  if (s.rcv_wscale_ > 0) {
+    // The wire carries win >> rcv_wscale_: a window kept at an unaligned
+    // `cur` would lose its low bits and move the right edge left (up to one
+    // unit). Round up, as Linux ALIGNs the window to the scale.
+    const uint32_t unit = 1u << s.rcv_wscale_;
+    win = std::min((win + unit - 1) / unit * unit, max_win);
+  }
   if (win == 0 && s.rcv_wnd_ != 0) counters_.add(Counter::TcpExtTCPToZeroWindowAdv);
   if (win != 0 && s.rcv_wnd_ == 0) counters_.add(Counter::TcpExtTCPFromZeroWindowAdv);
   s.rcv_wnd_ = win;
@@ -137,13 +144,13 @@ void TcpLayer::send_reset(const FourTuple& t, SeqNum seq, std::optional<SeqNum> 
   emit(t, seq, ack.value_or(SeqNum(0)), flags, 0, {});
 }
 
-void TcpLayer::send_synack(const FourTuple& t, SeqNum iss, SeqNum rcv_nxt, const SynOptions& peer,
-                           uint32_t ts_offset, uint32_t tsval_override,
+void TcpLayer::send_synack(const FourTuple& t, uint16_t ifindex, SeqNum iss, SeqNum rcv_nxt,
+                           const SynOptions& peer, uint32_t ts_offset, uint32_t tsval_override,
                            const FastOpenCookie* cookie) {
   wire::TcpOptions o;
-  // Our MSS, never above what the peer can take back... RFC 9293 3.7.1:
-  // each side announces what it can receive.
-  o.mss = our_mss(0);
+  // RFC 9293 3.7.1: each side announces what it can receive — the MTU of
+  // the interface the SYN came in on, less the IPv4 and TCP headers.
+  o.mss = our_mss(ifindex);
   if (peer.wscale) o.window_scale = our_wscale();
   o.sack_permitted = peer.sack;
   if (peer.ts) {

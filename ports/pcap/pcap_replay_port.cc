@@ -78,17 +78,15 @@ bool PcapReplayPort::frame_record(const PcapReader::Record& r, Packet& p) {
   return true;
 }
 
-size_t PcapReplayPort::rx_burst(std::span<PacketRef> out) {
-  if (pool_ == nullptr) return 0;
-  size_t n = 0;
-  const size_t limit = std::min(out.size(), burst_limit_);
+bool PcapReplayPort::fill_ahead() {
+  if (ahead_ || pool_ == nullptr) return static_cast<bool>(ahead_);
   PcapReader::Record r;
-  while (n < limit && !done_) {
+  while (!eof_) {
     PacketRef p = pool_->alloc();
-    if (!p) break;  // try again next poll
+    if (!p) return false;  // try again next poll
     if (!reader_.next(r)) {
-      done_ = true;
-      break;
+      eof_ = true;
+      return false;
     }
     ++stats_.records;
     if (r.bytes.size() < r.original_length) ++stats_.truncated;
@@ -104,16 +102,36 @@ size_t PcapReplayPort::rx_burst(std::span<PacketRef> out) {
       continue;  // p goes back to the pool
     }
     p->rx_timestamp_ns = r.timestamp_ns;
-    last_ts_ns_ = r.timestamp_ns;
+    ahead_ts_ns_ = r.timestamp_ns;
+    ahead_ = std::move(p);
+    return true;
+  }
+  return false;
+}
+
+std::optional<int64_t> PcapReplayPort::next_timestamp_ns() {
+  if (!fill_ahead()) return std::nullopt;
+  return ahead_ts_ns_;
+}
+
+size_t PcapReplayPort::rx_burst(std::span<PacketRef> out) {
+  if (pool_ == nullptr) return 0;
+  size_t n = 0;
+  const size_t limit = std::min(out.size(), burst_limit_);
+  while (n < limit && fill_ahead()) {
+    last_ts_ns_ = ahead_ts_ns_;
     ++stats_.delivered;
-    out[n++] = std::move(p);
+    out[n++] = std::move(ahead_);
   }
   return n;
 }
 
 size_t PcapReplayPort::tx_burst(std::span<PacketRef> frames) {
   for (PacketRef& f : frames) {
-    if (tx_writer_) (void)tx_writer_->write(last_ts_ns_, f->bytes());
+    if (tx_writer_) {
+      uint8_t buf[65536];
+      (void)tx_writer_->write(last_ts_ns_, std::span<const uint8_t>(buf, copy_frame(*f, buf)));
+    }
     ++stats_.transmitted;
     f.reset();
   }

@@ -36,14 +36,20 @@ class PcapReplayPort final : public PortQueue {
   static std::unique_ptr<PcapReplayPort> from_reader(PcapReader reader, wire::MacAddress local_mac);
 
   void attach(BufferPool& pool) override { pool_ = &pool; }
-  void detach() override { pool_ = nullptr; }
+  void detach() override {
+    ahead_.reset();
+    pool_ = nullptr;
+  }
   size_t rx_burst(std::span<PacketRef> out) override;
   size_t tx_burst(std::span<PacketRef> frames) override;
   void set_interrupt_enabled(bool) override {}
-  bool rx_pending() const override { return !done_; }
+  bool rx_pending() const override { return !done(); }
   std::string_view name() const override { return "pcap"; }
 
-  bool done() const { return done_; }
+  bool done() const { return eof_ && !ahead_; }
+  // Capture time of the next frame to be delivered (read ahead), so a
+  // capture-driven clock can be set before the stack sees it.
+  std::optional<int64_t> next_timestamp_ns();
   // Capture time of the last record delivered (for a capture-driven clock).
   int64_t last_timestamp_ns() const { return last_ts_ns_; }
   const ReplayStats& stats() const { return stats_; }
@@ -56,12 +62,15 @@ class PcapReplayPort final : public PortQueue {
       : reader_(std::move(reader)), local_mac_(local_mac) {}
   // Builds the frame for one record into `p`; false when it cannot be framed.
   bool frame_record(const PcapReader::Record& r, Packet& p);
+  bool fill_ahead();
 
   PcapReader reader_;
   wire::MacAddress local_mac_;
   std::optional<PcapWriter> tx_writer_;
   BufferPool* pool_ = nullptr;
-  bool done_ = false;
+  bool eof_ = false;
+  PacketRef ahead_;
+  int64_t ahead_ts_ns_ = 0;
   size_t burst_limit_ = SIZE_MAX;
   int64_t last_ts_ns_ = 0;
   ReplayStats stats_;

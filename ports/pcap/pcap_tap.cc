@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "core/buffer_pool.h"
+
 namespace inlet::pcap {
 
 absl::StatusOr<std::unique_ptr<PcapTap>> PcapTap::wrap(std::unique_ptr<PortQueue> inner,
@@ -40,7 +42,11 @@ size_t PcapTap::tx_burst(std::span<PacketRef> frames) {
   // frame again, as a capture of a retransmission would.
   size_t sent = 0;
   for (PacketRef& f : frames) {
-    record(f->bytes());
+    if (f->chain == nullptr) {
+      record(f->bytes());
+    } else {
+      record(std::span<const uint8_t>(gather_.data(), copy_frame(*f, gather_)));
+    }
     if (inner_->tx_burst(std::span<PacketRef>(&f, 1)) == 0) break;
     ++sent;
   }

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/port.h"
@@ -35,6 +36,7 @@ class PcapTap final : public PortQueue {
 
   std::unique_ptr<PortQueue> inner_;
   PcapWriter writer_;
+  std::vector<uint8_t> gather_ = std::vector<uint8_t>(65536);
 };
 
 }  // namespace inlet::pcap

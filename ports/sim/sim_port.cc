@@ -136,7 +136,7 @@ size_t SimPort::tx_burst(std::span<PacketRef> frames) {
       ++stats_.tx_ring_full;
       break;
     }
-    d.length = frames[n]->length();
+    d.length = frames[n]->frame_length();
     d.buffer = frames[n].release();
     d.ready = true;
     tx_driver_next_ = (tx_driver_next_ + 1) % tx_ring_.size();
@@ -149,7 +149,13 @@ size_t SimPort::wire_collect(absl::FunctionRef<void(std::span<const uint8_t>)> s
   for (;;) {
     Descriptor& d = tx_ring_[tx_hw_next_];
     if (!d.ready) break;
-    sink(std::span<const uint8_t>(d.buffer->data_ptr(), d.length));
+    if (d.buffer->chain == nullptr) {
+      sink(std::span<const uint8_t>(d.buffer->data_ptr(), d.length));
+    } else {
+      // A chained frame (header + shared payload) is gathered as DMA would.
+      if (gather_.size() < d.length) gather_.resize(d.length);
+      sink(std::span<const uint8_t>(gather_.data(), copy_frame(*d.buffer, gather_)));
+    }
     PacketRef(d.buffer).reset();  // transmit completion frees the buffer
     d = Descriptor{};
     tx_hw_next_ = (tx_hw_next_ + 1) % tx_ring_.size();

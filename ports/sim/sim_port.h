@@ -89,6 +89,7 @@ class SimPort final : public PortQueue {
   bool irq_enabled_ = true;
   int event_fd_ = -1;
   SimPort* peer_ = nullptr;
+  std::vector<uint8_t> gather_ = std::vector<uint8_t>(65536);  // for chained frames
   SimPortStats stats_;
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -83,7 +84,15 @@ size_t TapPort::rx_burst(std::span<PacketRef> out) {
 size_t TapPort::tx_burst(std::span<PacketRef> frames) {
   size_t n = 0;
   for (; n < frames.size(); ++n) {
-    ssize_t w = ::write(fd_, frames[n]->data_ptr(), frames[n]->length());
+    // A chained frame (link header + shared payload) goes out with writev.
+    iovec iov[4];
+    int cnt = 0;
+    for (const Packet* q = frames[n].get(); q != nullptr && cnt < 4; q = q->chain) {
+      iov[cnt].iov_base = const_cast<uint8_t*>(q->data_ptr());
+      iov[cnt].iov_len = q->length();
+      ++cnt;
+    }
+    ssize_t w = cnt == 1 ? ::write(fd_, iov[0].iov_base, iov[0].iov_len) : ::writev(fd_, iov, cnt);
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       ++stats_.tx_busy;
       break;

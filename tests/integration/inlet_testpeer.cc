@@ -11,30 +11,52 @@
 //   inlet-testpeer kinds            the frames "all" sends, one a line, tab-separated:
 //                                   name, drop reason, counters (+1 each), bytes, why
 //   inlet-testpeer pattern-hex INDEX SIZE
+//   inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S] [--fastopen]
+//                           [--hold-open MS] [--timeout S]
+//                  C kernel TCP connections at once, each sending N bytes of a
+//                  deterministic pseudo-random stream (seeded by S and the
+//                  connection's index), half-closing, and waiting for the
+//                  peer's FIN (so everything was taken). One line each:
+//                    sent LOCAL_PORT bytes=N sha256=HEX
+//                    info LOCAL_PORT retrans=N rtt_us=N ms=N
+//                  then "tcp-send: conns=C bytes=N ms=N MBps=X retrans=N".
+//                  --fastopen: sendto(MSG_FASTOPEN), one connection after the
+//                  other (the first fetches the cookie, the next carry data in
+//                  the SYN).
+//   inlet-testpeer syn-flood DST_IP PORT --count N --rate R
+//                  N SYNs from a raw socket, R a second, from spoofed sources
+//                  192.0.2.100-199 (TEST-NET-1 only), random ports.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
+#include "examples/common/sha256.h"
 #include "ports/sim/sim_peer.h"
 #include "wire/arp.h"
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 #include "wire/udp.h"
 #include "wire/vlan.h"
 
@@ -55,7 +77,10 @@ namespace wire = inlet::wire;
                "                      [--broadcast] [--expect-refused] [--src-port P]\n"
                "       inlet-testpeer raw-send IFNAME DST_MAC KIND... | all\n"
                "       inlet-testpeer kinds\n"
-               "       inlet-testpeer pattern-hex INDEX SIZE\n");
+               "       inlet-testpeer pattern-hex INDEX SIZE\n"
+               "       inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S]\n"
+               "                      [--fastopen] [--hold-open MS] [--timeout S]\n"
+               "       inlet-testpeer syn-flood DST_IP PORT --count N --rate R\n");
   std::exit(2);
 }
 
@@ -675,6 +700,388 @@ int pattern_hex(int argc, char** argv) {
   return 0;
 }
 
+// ---------------------------------------------------------------- tcp-send
+
+using SteadyClock = std::chrono::steady_clock;
+
+// The bytes connection `index` sends: splitmix64 seeded by (seed, index), in
+// 8-byte words. Only the very last chunk of a stream may be shorter than a
+// multiple of 8, so the stream depends on nothing but (seed, index, length).
+class Stream {
+ public:
+  Stream(uint64_t seed, uint64_t index)
+      : state_(seed * 0x9E3779B97F4A7C15ull ^ (index + 1) * 0xD1B54A32D192ED03ull) {}
+  void fill(uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; i += 8) {
+      const uint64_t v = next();
+      memcpy(p + i, &v, std::min<size_t>(8, n - i));
+    }
+  }
+
+ private:
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t state_;
+};
+
+constexpr size_t kChunk = 64 * 1024;  // a multiple of 8 (see Stream)
+
+struct Conn {
+  enum class State { kIdle, kConnecting, kSending, kHolding, kDraining, kDone, kFailed };
+  explicit Conn(uint64_t seed, uint64_t index) : stream(seed, index) {}
+  State state = State::kIdle;
+  int fd = -1;
+  uint16_t lport = 0;
+  uint64_t generated = 0, sent = 0, syn_data = 0;
+  std::vector<uint8_t> chunk;
+  size_t off = 0;  // chunk[off..] is generated but not yet sent
+  Stream stream;
+  inlet::examples::Sha256 sha;
+  SteadyClock::time_point start, hold_until, done_at;
+  tcp_info info{};
+  std::string error;
+};
+
+const char* conn_state_name(Conn::State s) {
+  switch (s) {
+    case Conn::State::kIdle: return "idle";
+    case Conn::State::kConnecting: return "connecting";
+    case Conn::State::kSending: return "sending";
+    case Conn::State::kHolding: return "holding";
+    case Conn::State::kDraining: return "waiting-for-fin";
+    case Conn::State::kDone: return "done";
+    case Conn::State::kFailed: return "failed";
+  }
+  return "?";
+}
+
+void refill(Conn& c, uint64_t total) {
+  if (c.off < c.chunk.size() || c.generated >= total) return;
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, total - c.generated));
+  c.chunk.resize(n);
+  c.stream.fill(c.chunk.data(), n);
+  c.sha.update(std::span<const uint8_t>(c.chunk.data(), n));
+  c.generated += n;
+  c.off = 0;
+}
+
+void conn_fail(Conn& c, const std::string& why) {
+  c.error = why;
+  c.state = Conn::State::kFailed;
+  if (c.fd >= 0) close(c.fd);
+  c.fd = -1;
+}
+
+uint16_t local_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
+  return ntohs(a.sin_port);
+}
+
+tcp_info get_tcp_info(int fd) {
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
+  return ti;
+}
+
+void conn_start(Conn& c, const sockaddr_in& to, bool fastopen, uint64_t total) {
+  c.start = SteadyClock::now();
+  c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c.fd < 0) die(std::string("socket: ") + strerror(errno));
+  c.state = Conn::State::kConnecting;
+  if (fastopen) {
+    // With a cached cookie the SYN carries the first bytes and sendto says
+    // how many; without one the kernel asks for a cookie (EINPROGRESS) and
+    // the data follows the handshake.
+    refill(c, total);
+    const ssize_t w = sendto(c.fd, c.chunk.data(), c.chunk.size(), MSG_FASTOPEN | MSG_NOSIGNAL,
+                             reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    if (w >= 0) {
+      c.off += static_cast<size_t>(w);
+      c.sent += static_cast<uint64_t>(w);
+      c.syn_data = static_cast<uint64_t>(w);
+    } else if (errno != EINPROGRESS) {
+      conn_fail(c, std::string("sendto(MSG_FASTOPEN): ") + strerror(errno));
+      return;
+    }
+  } else if (connect(c.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0 &&
+             errno != EINPROGRESS) {
+    conn_fail(c, std::string("connect: ") + strerror(errno));
+    return;
+  }
+  c.lport = local_port(c.fd);
+}
+
+// Sends until the socket is full or the stream is all sent.
+void conn_send(Conn& c, uint64_t total, int hold_open_ms) {
+  for (;;) {
+    refill(c, total);
+    if (c.off == c.chunk.size()) break;  // everything sent
+    const ssize_t w = send(c.fd, c.chunk.data() + c.off, c.chunk.size() - c.off, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      conn_fail(c, std::string("send: ") + strerror(errno));
+      return;
+    }
+    c.off += static_cast<size_t>(w);
+    c.sent += static_cast<uint64_t>(w);
+  }
+  c.hold_until = SteadyClock::now() + std::chrono::milliseconds(hold_open_ms);
+  c.state = Conn::State::kHolding;
+}
+
+int tcp_send(int argc, char** argv) {
+  if (argc < 2) usage();
+  in_addr dst{};
+  if (inet_pton(AF_INET, argv[0], &dst) != 1) die(std::string("bad DST_IP ") + argv[0]);
+  const auto port = static_cast<uint16_t>(parse_number(argv[1], 1, 65535, "PORT"));
+  uint64_t total = 1 << 20;
+  long conns = 1, seed = 1, hold_open_ms = 0, timeout_s = 60;
+  bool fastopen = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    if (a == "--bytes") {
+      total = static_cast<uint64_t>(parse_number(value(), 0, 1L << 40, "--bytes"));
+    } else if (a == "--conns") {
+      conns = parse_number(value(), 1, 10000, "--conns");
+    } else if (a == "--seed") {
+      seed = parse_number(value(), 0, 1L << 40, "--seed");
+    } else if (a == "--fastopen") {
+      fastopen = true;
+    } else if (a == "--hold-open") {
+      hold_open_ms = parse_number(value(), 0, 600000, "--hold-open");
+    } else if (a == "--timeout") {
+      timeout_s = parse_number(value(), 1, 3600, "--timeout");
+    } else {
+      usage();
+    }
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr = dst;
+
+  std::vector<Conn> cs;
+  cs.reserve(static_cast<size_t>(conns));
+  for (long i = 0; i < conns; ++i) cs.emplace_back(static_cast<uint64_t>(seed), static_cast<uint64_t>(i));
+  const auto t0 = SteadyClock::now();
+  const auto deadline = t0 + std::chrono::seconds(timeout_s);
+  // Fast Open needs the previous connection's cookie: one at a time.
+  size_t next = 0;
+  auto start_more = [&] {
+    while (next < cs.size()) {
+      if (fastopen && next > 0 && cs[next - 1].state != Conn::State::kDone &&
+          cs[next - 1].state != Conn::State::kFailed) {
+        break;
+      }
+      conn_start(cs[next++], to, fastopen, total);
+    }
+  };
+  start_more();
+  std::vector<pollfd> pfds;
+  std::vector<size_t> who;
+  for (;;) {
+    const auto now = SteadyClock::now();
+    if (now >= deadline) break;
+    pfds.clear();
+    who.clear();
+    auto wait_ms = std::chrono::milliseconds(100);
+    bool active = next < cs.size();
+    for (size_t i = 0; i < cs.size(); ++i) {
+      Conn& c = cs[i];
+      short ev = 0;
+      switch (c.state) {
+        case Conn::State::kConnecting:
+        case Conn::State::kSending: ev = POLLOUT; break;
+        case Conn::State::kDraining: ev = POLLIN; break;
+        case Conn::State::kHolding:
+          if (now >= c.hold_until) {
+            shutdown(c.fd, SHUT_WR);
+            c.state = Conn::State::kDraining;
+            ev = POLLIN;
+          } else {
+            wait_ms = std::min(wait_ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            c.hold_until - now) + std::chrono::milliseconds(1));
+          }
+          break;
+        default: break;
+      }
+      if (c.state != Conn::State::kDone && c.state != Conn::State::kFailed && c.state != Conn::State::kIdle) {
+        active = true;
+      }
+      if (ev != 0) {
+        pfds.push_back({c.fd, ev, 0});
+        who.push_back(i);
+      }
+    }
+    if (!active) break;
+    const int r = poll(pfds.data(), pfds.size(), static_cast<int>(wait_ms.count()));
+    if (r < 0 && errno != EINTR) die(std::string("poll: ") + strerror(errno));
+    for (size_t k = 0; r > 0 && k < pfds.size(); ++k) {
+      if (pfds[k].revents == 0) continue;
+      Conn& c = cs[who[k]];
+      if (c.state == Conn::State::kConnecting) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          conn_fail(c, std::string("connect: ") + strerror(err));
+          continue;
+        }
+        c.state = Conn::State::kSending;
+      }
+      if (c.state == Conn::State::kSending) {
+        conn_send(c, total, static_cast<int>(hold_open_ms));
+      } else if (c.state == Conn::State::kDraining) {
+        uint8_t buf[4096];
+        for (int reads = 0; reads < 64; ++reads) {
+          const ssize_t n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (n > 0) continue;  // the sink sends no data; ignore any
+          if (n == 0) {         // the peer's FIN: it has taken every byte
+            c.info = get_tcp_info(c.fd);
+            close(c.fd);
+            c.fd = -1;
+            c.done_at = SteadyClock::now();
+            c.state = Conn::State::kDone;
+          } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_fail(c, std::string("recv: ") + strerror(errno));
+          }
+          break;
+        }
+      }
+    }
+    start_more();
+  }
+
+  int failed = 0;
+  uint64_t all_bytes = 0, all_retrans = 0;
+  for (Conn& c : cs) {
+    if (c.state == Conn::State::kDone) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.done_at - c.start).count();
+      std::printf("sent %u bytes=%llu sha256=%s\n", c.lport, static_cast<unsigned long long>(c.sent),
+                  c.sha.hex_digest().c_str());
+      std::printf("info %u retrans=%u rtt_us=%u ms=%lld syn_data=%llu syn_data_acked=%d\n", c.lport,
+                  c.info.tcpi_total_retrans, c.info.tcpi_rtt, static_cast<long long>(ms),
+                  static_cast<unsigned long long>(c.syn_data),
+                  (c.info.tcpi_options & TCPI_OPT_SYN_DATA) != 0 ? 1 : 0);
+      all_bytes += c.sent;
+      all_retrans += c.info.tcpi_total_retrans;
+      continue;
+    }
+    ++failed;
+    std::string what = c.error;
+    if (c.fd >= 0) {
+      const tcp_info ti = get_tcp_info(c.fd);
+      what = "tcp state " + std::to_string(ti.tcpi_state) + " unacked=" + std::to_string(ti.tcpi_unacked) +
+             " retrans=" + std::to_string(ti.tcpi_total_retrans) + " rto_us=" + std::to_string(ti.tcpi_rto) +
+             " snd_cwnd=" + std::to_string(ti.tcpi_snd_cwnd);
+      close(c.fd);
+    }
+    std::fprintf(stderr, "inlet-testpeer: connection %u %s after %llu of %llu bytes: %s\n", c.lport,
+                 conn_state_name(c.state), static_cast<unsigned long long>(c.sent),
+                 static_cast<unsigned long long>(total), what.empty() ? "timed out" : what.c_str());
+  }
+  const double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  std::printf("tcp-send: conns=%ld done=%ld bytes=%llu ms=%.0f MBps=%.1f retrans=%llu\n", conns,
+              conns - failed, static_cast<unsigned long long>(all_bytes), secs * 1000,
+              static_cast<double>(all_bytes) / 1e6 / std::max(secs, 1e-6),
+              static_cast<unsigned long long>(all_retrans));
+  return failed == 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------- syn-flood
+
+volatile sig_atomic_t g_flood_stop = 0;
+void on_flood_signal(int) { g_flood_stop = 1; }
+
+int syn_flood(int argc, char** argv) {
+  if (argc < 2) usage();
+  auto dst = wire::Ipv4Address::parse(argv[0]);
+  if (!dst) die(std::string("bad DST_IP ") + argv[0]);
+  // Spoofed sources stay inside TEST-NET-1, and so must the target.
+  if ((dst->value() & 0xFFFFFF00u) != 0xC0000200u) die("syn-flood only targets 192.0.2.0/24");
+  const auto port = static_cast<uint16_t>(parse_number(argv[1], 1, 65535, "PORT"));
+  long count = 1000, rate = 1000, seed = 1;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--count" && i + 1 < argc) {
+      count = parse_number(argv[++i], 1, 1000000, "--count");
+    } else if (a == "--rate" && i + 1 < argc) {
+      rate = parse_number(argv[++i], 1, 1000000, "--rate");
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = parse_number(argv[++i], 0, 1L << 40, "--seed");
+    } else {
+      usage();
+    }
+  }
+  // SIGTERM ends the flood early, still with its report.
+  struct sigaction sa {};
+  sa.sa_handler = on_flood_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  const int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);  // IP_HDRINCL implied
+  if (fd < 0) die(std::string("socket(SOCK_RAW): ") + strerror(errno));
+  std::mt19937_64 rng(static_cast<uint64_t>(seed));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(dst->value());
+  // A SYN as Linux sends one: MSS, SACK permitted, timestamps, window scale.
+  constexpr size_t kIp = 20, kTcp = 40;
+  uint8_t pkt[kIp + kTcp];
+  const auto t0 = SteadyClock::now();
+  // Bounded: three times the nominal duration, plus 5 s.
+  const auto limit = t0 + std::chrono::milliseconds(count * 3000 / rate + 5000);
+  long sent = 0, refused = 0;
+  for (long i = 0; i < count && !g_flood_stop && SteadyClock::now() < limit; ++i) {
+    const auto due = t0 + std::chrono::microseconds(i * 1000000 / rate);
+    if (SteadyClock::now() < due) std::this_thread::sleep_until(due);
+    const auto src = wire::Ipv4Address::from_octets(192, 0, 2, static_cast<uint8_t>(100 + rng() % 100));
+    const auto sport = static_cast<uint16_t>(1024 + rng() % 64000);
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = 0x45;
+    wire::store_be16(&pkt[2], kIp + kTcp);
+    wire::store_be16(&pkt[4], static_cast<uint16_t>(rng()));
+    wire::store_be16(&pkt[6], 0x4000);  // DF
+    pkt[8] = 64;
+    pkt[9] = wire::ipproto::kTcp;
+    src.store(&pkt[12]);
+    dst->store(&pkt[16]);
+    wire::store_be16(&pkt[10], wire::internet_checksum(std::span<const uint8_t>(pkt, kIp)));
+    uint8_t* t = pkt + kIp;
+    wire::store_be16(&t[0], sport);
+    wire::store_be16(&t[2], port);
+    wire::store_be32(&t[4], static_cast<uint32_t>(rng()));
+    t[12] = (kTcp / 4) << 4;
+    t[13] = wire::tcpflag::kSyn;
+    wire::store_be16(&t[14], 64240);
+    const uint8_t opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7};
+    memcpy(&t[20], opts, sizeof opts);
+    wire::store_be32(&t[28], static_cast<uint32_t>(rng()));  // TSval
+    const uint32_t pseudo = wire::ipv4_pseudo_header_sum(src, *dst, wire::ipproto::kTcp, kTcp);
+    wire::store_be16(&t[16], wire::internet_checksum(std::span<const uint8_t>(t, kTcp), pseudo));
+    if (sendto(fd, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof pkt) {
+      ++sent;
+    } else {
+      ++refused;  // ENOBUFS and the like: the flood is best effort
+    }
+  }
+  close(fd);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
+  std::printf("syn-flood: sent=%ld refused=%ld ms=%lld sources=192.0.2.100-199\n", sent, refused,
+              static_cast<long long>(ms));
+  return sent > 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -684,5 +1091,7 @@ int main(int argc, char** argv) {
   if (cmd == "raw-send") return raw_send(argc - 2, argv + 2);
   if (cmd == "kinds") return kinds();
   if (cmd == "pattern-hex") return pattern_hex(argc - 2, argv + 2);
+  if (cmd == "tcp-send") return tcp_send(argc - 2, argv + 2);
+  if (cmd == "syn-flood") return syn_flood(argc - 2, argv + 2);
   usage();
 }

@@ -23,6 +23,7 @@ IT_DIR=""
 IT_BIN=${IT_BIN:-}  # set by the caller before sourcing
 IT_SINK_PID=""
 IT_SINK_RC=""
+IT_BG_PIDS=()  # other background processes of this run (it_bg_add), ended at cleanup
 IT_FAILURES=0
 IT_STARTED=$SECONDS
 
@@ -62,12 +63,47 @@ it_require_privileges() {
   command -v timeout >/dev/null || it_skip "timeout (coreutils) is not installed"
 }
 
+# it_bg_add PID: a background process to end (by its PID) at cleanup.
+it_bg_add() { IT_BG_PIDS+=("$1"); }
+
+# Once reaped, a PID may belong to someone else: it leaves the list.
+it_bg_forget() {
+  local keep=() p
+  for p in "${IT_BG_PIDS[@]}"; do [ "$p" == "$1" ] || keep+=("$p"); done
+  IT_BG_PIDS=("${keep[@]}")
+}
+
+# it_bg_wait PID: waits for a background process of this run; its exit code.
+it_bg_wait() {
+  local rc=0
+  wait "$1" || rc=$?
+  it_bg_forget "$1"
+  return "$rc"
+}
+
+# it_bg_stop PID: SIGTERM, at most 5 s to exit, then SIGKILL; reaps it.
+# Returns the process's exit code (or 137 after SIGKILL).
+it_bg_stop() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  it_bg_wait "$pid"
+}
+
 it_cleanup() {
   local rc=$?
   set +e
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     echo "FAIL: ${IT_TEST:-test} stopped with exit code $rc (messages above)" >&2
   fi
+  local bg
+  for bg in "${IT_BG_PIDS[@]}"; do
+    it_bg_stop "$bg"
+  done
   if [ -n "$IT_SINK_PID" ] && kill -0 "$IT_SINK_PID" 2>/dev/null; then
     kill -TERM "$IT_SINK_PID" 2>/dev/null
     local i

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,12 @@ namespace inlet::simtest {
 namespace {
 constexpr uint64_t kMaxCwnd = 64ull << 20;
 constexpr uint16_t kOurWindow = 65535;  // what the sender advertises (it receives nothing)
+
+// INLET_SIM_TRACE=1 prints every segment and timer of every sender (stderr).
+bool tracing() {
+  static const bool on = std::getenv("INLET_SIM_TRACE") != nullptr;
+  return on;
+}
 
 const char* state_name(SimTcpSender::State s) {
   switch (s) {
@@ -124,6 +132,13 @@ void SimTcpSender::send_segment(uint64_t off, uint32_t len, bool retransmit) {
   world_.send(world_.peer().tcp(world_.inlet_mac(), world_.inlet_ip(), r, payload));
   ++stats_.segments_sent;
   if (retransmit) ++stats_.retransmits;
+  if (tracing()) {
+    std::fprintf(stderr, "%s %u > off=%llu len=%u%s%s una=%llu wnd=%llu cwnd=%llu\n",
+                 absl::FormatDuration(world_.now() - world_.epoch()).c_str(), local_port_,
+                 static_cast<unsigned long long>(off), len, off >= len_ ? " FIN" : "",
+                 retransmit ? " retx" : "", static_cast<unsigned long long>(una_),
+                 static_cast<unsigned long long>(wnd_), static_cast<unsigned long long>(cwnd_));
+  }
 }
 
 void SimTcpSender::on_tick(absl::Time now) {
@@ -211,6 +226,47 @@ void SimTcpSender::on_segment(const wire::TcpView& v) {
   if (state_ == State::kEstablished) output();
 }
 
+void SimTcpSender::check_emitted(const wire::TcpView& v) {
+  if (tracing() && v.rst()) {
+    std::fprintf(stderr, "%s %u inlet sends RST seq=%u ack=%u [%s]\n",
+                 absl::FormatDuration(world_.now() - world_.epoch()).c_str(), local_port_,
+                 v.seq(), v.ack(), describe().c_str());
+  }
+  if (v.rst() || state_ == State::kIdle) return;
+  auto violation = [&](std::string what) {
+    if (violations_.size() < 10) {
+      violations_.push_back(absl::StrCat(absl::FormatDuration(world_.now() - world_.epoch()),
+                                         " port ", local_port_, ": ", what));
+    }
+  };
+  const uint32_t sent_end = seq_of(max_);
+  if (v.ack_flag() && static_cast<int32_t>(v.ack() - sent_end) > 0) {
+    violation(absl::StrCat("acknowledges ", static_cast<int32_t>(v.ack() - sent_end),
+                           " bytes beyond what was sent"));
+  }
+  for (const auto& b : v.options().sack()) {
+    if (static_cast<int32_t>(b.right - b.left) <= 0 ||
+        static_cast<int32_t>(b.right - sent_end) > 0) {
+      violation(absl::StrCat("SACK block [", b.left, ",", b.right, ") beyond what was sent (",
+                             sent_end, ")"));
+    }
+  }
+  if (!v.ack_flag()) return;
+  // The SYN-ACK's window is never scaled; after it, inlet's shift applies
+  // (the sender knows it once the SYN-ACK has arrived).
+  const bool scaled = !v.syn() && state_ != State::kSynSent;
+  const uint32_t edge = v.ack() + (uint32_t{v.window()} << (scaled ? snd_wscale_ : 0));
+  if (inlet_right_edge_ && static_cast<int32_t>(edge - *inlet_right_edge_) < 0) {
+    violation(absl::StrCat("window right edge moved left by ",
+                           static_cast<int32_t>(*inlet_right_edge_ - edge),
+                           " bytes (ack=", static_cast<int32_t>(v.ack() - seq_of(0)),
+                           " win=", v.window(), " << ", scaled ? snd_wscale_ : 0, ")"));
+  }
+  if (!inlet_right_edge_ || static_cast<int32_t>(edge - *inlet_right_edge_) > 0) {
+    inlet_right_edge_ = edge;
+  }
+}
+
 void SimTcpSender::add_sack(uint64_t left, uint64_t right) {
   if (right <= left) return;
   std::vector<Range> out;
@@ -292,13 +348,24 @@ void SimTcpSender::rtt_sample(absl::Duration r) {
 
 absl::Duration SimTcpSender::rto() const {
   absl::Duration base = config_.initial_rto;
-  if (srtt_) base = std::max(config_.min_rto, *srtt_ + std::max(absl::Milliseconds(1), rttvar_ * 4));
+  if (srtt_)
+    base = std::max(config_.min_rto, *srtt_ + std::max(absl::Milliseconds(1), rttvar_ * 4));
   for (uint32_t i = 0; i < backoff_ && base < config_.max_rto; ++i) base *= 2;  // RFC 6298 5.5
   return std::min(base, config_.max_rto);
 }
 
 void SimTcpSender::on_ack(const wire::TcpView& v) {
   const int32_t d = static_cast<int32_t>(v.ack() - seq_of(una_));
+  if (tracing()) {
+    std::string sacks;
+    for (const auto& b : v.options().sack()) {
+      absl::StrAppend(&sacks, " [", static_cast<int32_t>(b.left - seq_of(una_)), ",",
+                      static_cast<int32_t>(b.right - seq_of(una_)), ")");
+    }
+    std::fprintf(stderr, "%s %u < ack=una%+d win=%u%s%s\n",
+                 absl::FormatDuration(world_.now() - world_.epoch()).c_str(), local_port_, d,
+                 uint32_t{v.window()} << snd_wscale_, v.fin() ? " FIN" : "", sacks.c_str());
+  }
   if (d < 0) return;  // an older ACK, overtaken on the way
   const uint64_t ack = una_ + static_cast<uint32_t>(d);
   if (ack > max_) return;  // acknowledges what was never sent
@@ -327,7 +394,8 @@ void SimTcpSender::on_ack(const wire::TcpView& v) {
     }
     if (r <= d || r <= l) continue;
     const uint64_t left = una_ + static_cast<uint64_t>(std::max(l, d));
-    const uint64_t right = std::min<uint64_t>(una_ + static_cast<uint64_t>(r), std::min(max_, len_));
+    const uint64_t right =
+        std::min<uint64_t>(una_ + static_cast<uint64_t>(r), std::min(max_, len_));
     add_sack(left, right);
   }
   const bool new_sack = sacked_bytes() != sacked_before;
@@ -382,8 +450,7 @@ void SimTcpSender::on_ack(const wire::TcpView& v) {
       cwnd_ = std::min(cwnd_, kMaxCwnd);
     }
     rto_at_ = nxt_ > una_ ? now + rto() : absl::InfiniteFuture();
-  } else if (nxt_ > una_ && v.payload().empty() && !v.fin() &&
-             (new_wnd == old_wnd || new_sack)) {
+  } else if (nxt_ > una_ && v.payload().empty() && !v.fin() && (new_wnd == old_wnd || new_sack)) {
     ++dupacks_;
     ++stats_.dupacks;
   }
@@ -452,15 +519,16 @@ void SimTcpSender::output() {
     if (avail < (fin ? 1 : len)) {
       if (fin || avail == 0) break;
       // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a short segment only if
-      // it is half the largest window seen, or nothing is in flight.
-      if (avail * 2 < max_wnd_ && nxt_ > una_) break;
+      // it is half the largest window seen; else the persist timer overrides.
+      if (avail * 2 < max_wnd_) break;
       len = static_cast<uint32_t>(avail);
     }
     const uint64_t p = pipe();
     if (p > 0 && p + (fin ? 1 : len) > cwnd_) break;
-    send_segment(nxt_, len, nxt_ < max_);
+    send_segment(nxt_, len, nxt_ < sent_high_);
     nxt_ += fin ? 1 : len;
     max_ = std::max(max_, nxt_);
+    sent_high_ = std::max(sent_high_, nxt_);
   }
   if (nxt_ > una_) {
     if (rto_at_ == absl::InfiniteFuture()) rto_at_ = now + rto();
@@ -473,6 +541,7 @@ void SimTcpSender::output() {
 }
 
 void SimTcpSender::on_rto(absl::Time now) {
+  if (tracing()) std::fprintf(stderr, "RTO %s\n", describe().c_str());
   ++stats_.timeouts;
   ++backoff_;
   if (backoff_ > config_.max_retries) {
@@ -501,6 +570,30 @@ void SimTcpSender::on_rto(absl::Time now) {
 }
 
 void SimTcpSender::on_persist(absl::Time now) {
+  if (tracing()) std::fprintf(stderr, "PERSIST %s\n", describe().c_str());
+  const uint64_t right = una_ + wnd_;
+  if (right > nxt_ && nxt_ < len_) {
+    // A window too small to be worth filling (SWS avoidance held back):
+    // the override timeout sends what fits (RFC 9293 3.8.6.2.1 (d)).
+    uint64_t limit = len_;
+    for (const Range& r : sacked_) {
+      if (r.left > nxt_) {
+        limit = r.left;
+        break;
+      }
+    }
+    const uint32_t len =
+        static_cast<uint32_t>(std::min<uint64_t>({right - nxt_, mss_, limit - nxt_}));
+    ++stats_.sws_overrides;
+    send_segment(nxt_, len, nxt_ < sent_high_);
+    nxt_ += len;
+    max_ = std::max(max_, nxt_);
+    sent_high_ = std::max(sent_high_, nxt_);
+    persist_at_ = absl::InfiniteFuture();
+    persist_backoff_ = 0;
+    rto_at_ = now + rto();
+    return;
+  }
   ++stats_.zero_window_probes;
   // One byte past the window's edge (or the FIN): the answer carries the window.
   if (nxt_ < len_) {
@@ -574,8 +667,8 @@ SimTcpSender& SimWorld::add_connection(uint16_t src_port, std::vector<uint8_t> d
                                        absl::Duration start_after, const SenderConfig& config) {
   REQUIRE(!by_port_.contains(src_port));
   by_port_[src_port] = senders_.size();
-  senders_.push_back(
-      std::make_unique<SimTcpSender>(*this, src_port, std::move(data), now() + start_after, config));
+  senders_.push_back(std::make_unique<SimTcpSender>(*this, src_port, std::move(data),
+                                                    now() + start_after, config));
   received_.emplace_back();
   return *senders_.back();
 }
@@ -650,7 +743,8 @@ void SimWorld::app_turn() {
         }
       } else {
         while (budget > 0) {
-          const size_t n = s.read(std::span<uint8_t>(scratch_.data(), std::min(budget, scratch_.size())));
+          const size_t n =
+              s.read(std::span<uint8_t>(scratch_.data(), std::min(budget, scratch_.size())));
           if (n == 0) break;
           take(std::span<const uint8_t>(scratch_.data(), n));
           budget -= n;
@@ -685,7 +779,8 @@ void SimWorld::collect() {
     }
     if (eth->ethertype() == wire::ethertype::kArp) {
       auto arp = wire::ArpView::parse(eth->payload());
-      if (arp && arp->operation() == wire::ArpOperation::kRequest && arp->target_ip() == peer_.ip()) {
+      if (arp && arp->operation() == wire::ArpOperation::kRequest &&
+          arp->target_ip() == peer_.ip()) {
         send(peer_.arp_reply(arp->sender_mac(), arp->sender_ip()));
       }
       return;
@@ -702,6 +797,9 @@ void SimWorld::collect() {
       return;
     }
     if (tap_) tap_(*t);
+    if (auto it = by_port_.find(t->dst_port()); it != by_port_.end()) {
+      senders_[it->second]->check_emitted(*t);
+    }
     if (chance(config_.ack_path.drop)) {
       ++acks_dropped_;
       return;
@@ -762,22 +860,23 @@ absl::Time SimWorld::next_event() const {
 std::string SimWorld::run(absl::Duration max_virtual, uint64_t max_steps) {
   const absl::Time deadline = now() + max_virtual;
   auto status = [&](std::string why) {
-    std::string out = absl::StrCat(why, " after ", steps_, " steps, ",
-                                   absl::FormatDuration(elapsed()), " of virtual time; inlet holds ",
-                                   stack_->tcp().connection_count(), " connections; ",
-                                   stack_->pool_line());
+    std::string out =
+        absl::StrCat(why, " after ", steps_, " steps, ", absl::FormatDuration(elapsed()),
+                     " of virtual time; inlet holds ", stack_->tcp().connection_count(),
+                     " connections; ", stack_->pool_line());
     int shown = 0;
     for (size_t i = 0; i < senders_.size() && shown < 5; ++i) {
       const Received& r = received_[i];
       if (senders_[i]->done() && r.closed) continue;
       ++shown;
-      absl::StrAppend(&out, "\n  sender ", senders_[i]->local_port(), ": ",
-                      senders_[i]->describe(), "\n    app: read ", r.bytes, " of ",
-                      senders_[i]->data().size(), " eof=", r.eof, " closed=", r.closed);
+      absl::StrAppend(&out, "\n  sender ", senders_[i]->local_port(), ": ", senders_[i]->describe(),
+                      "\n    app: read ", r.bytes, " of ", senders_[i]->data().size(),
+                      " eof=", r.eof, " closed=", r.closed);
       if (r.socket != nullptr) {
-        absl::StrAppend(&out, " inlet ", tcp::tcp_state_name(r.socket->state()), " rcv_wnd=",
-                        r.socket->advertised_window(), " queued=", r.socket->readable_bytes(),
-                        " ooo=", r.socket->ooo_segments(), " rcvbuf=", r.socket->receive_buffer());
+        out += absl::StrFormat(" inlet %s rcv_wnd=%u queued=%u ooo=%u rcvbuf=%u",
+                               std::string(tcp::tcp_state_name(r.socket->state())),
+                               r.socket->advertised_window(), r.socket->readable_bytes(),
+                               r.socket->ooo_segments(), r.socket->receive_buffer());
       }
     }
     return out;

@@ -54,8 +54,8 @@ struct Fnv1a {
 std::vector<uint8_t> make_stream(size_t bytes, uint64_t seed);
 
 struct SenderConfig {
-  uint16_t mss = 1460;           // announced in the SYN
-  uint8_t window_scale = 7;      // our shift (inlet sends no data; it matters little)
+  uint16_t mss = 1460;       // announced in the SYN
+  uint8_t window_scale = 7;  // our shift (inlet sends no data; it matters little)
   bool sack = true;
   bool timestamps = true;
   bool window_scaling = true;
@@ -64,8 +64,8 @@ struct SenderConfig {
   absl::Duration min_rto = absl::Milliseconds(200);
   absl::Duration max_rto = absl::Seconds(60);
   absl::Duration max_persist = absl::Seconds(10);
-  uint32_t max_retries = 15;     // consecutive timeouts before the sender gives up
-  std::optional<uint32_t> iss;   // default: derived from the port
+  uint32_t max_retries = 15;    // consecutive timeouts before the sender gives up
+  std::optional<uint32_t> iss;  // default: derived from the port
 };
 
 struct SenderStats {
@@ -77,14 +77,15 @@ struct SenderStats {
   uint64_t timeouts = 0;          // RTO expiries (SYN included)
   uint64_t syn_retransmits = 0;
   uint64_t zero_window_probes = 0;
+  uint64_t sws_overrides = 0;      // short segments the persist timer let out
   uint64_t segments_received = 0;  // from inlet (after the return path)
   uint64_t zero_window_acks = 0;   // ACKs advertising a zero window
   uint64_t dupacks = 0;
   uint64_t sack_blocks = 0;
   uint64_t dsacks = 0;
-  uint64_t fins_received = 0;      // inlet's FIN, retransmissions included
-  uint32_t initial_window = 0;     // the SYN-ACK's window
-  uint32_t max_window = 0;         // largest scaled window advertised later
+  uint64_t fins_received = 0;   // inlet's FIN, retransmissions included
+  uint32_t initial_window = 0;  // the SYN-ACK's window
+  uint32_t max_window = 0;      // largest scaled window advertised later
   bool operator==(const SenderStats&) const = default;
 };
 
@@ -94,11 +95,17 @@ class SimTcpSender {
  public:
   enum class State : uint8_t { kIdle, kSynSent, kEstablished, kTimeWait, kFailed };
 
-  SimTcpSender(SimWorld& world, uint16_t local_port, std::vector<uint8_t> data,
-               absl::Time start, const SenderConfig& config);
+  SimTcpSender(SimWorld& world, uint16_t local_port, std::vector<uint8_t> data, absl::Time start,
+               const SenderConfig& config);
 
   // A segment from inlet for this connection (already through the return path).
   void on_segment(const wire::TcpView& v);
+  // Every segment inlet emits for this connection, in the order it emitted
+  // them (before the return path): checks what any receiver must keep —
+  // it acknowledges and SACKs only what was sent, and never moves the right
+  // edge of its window left (RFC 9293 3.8.6). Breaches go to violations().
+  void check_emitted(const wire::TcpView& v);
+  const std::vector<std::string>& violations() const { return violations_; }
   // Opens at the start time, fires the SYN, RTO and persist timers.
   void on_tick(absl::Time now);
   // The earliest time on_tick has something to do.
@@ -163,20 +170,21 @@ class SimTcpSender {
   bool peer_fin_ = false;
   bool sack_ok_ = false, ts_ok_ = false;
   uint8_t snd_wscale_ = 0;
-  uint32_t mss_ = 536;    // payload bytes per segment
+  uint32_t mss_ = 536;  // payload bytes per segment
   uint32_t ts_base_ = 1;
   uint32_t ts_recent_ = 0;
 
   // Offsets into the stream (0 = first data byte, len_ = the FIN).
-  uint64_t una_ = 0, nxt_ = 0, max_ = 0;
-  uint64_t wnd_ = 0;          // scaled
+  uint64_t una_ = 0, nxt_ = 0, max_ = 0;  // max_: highest sent, probes included
+  uint64_t sent_high_ = 0;                // highest sent as data (what a resend repeats)
+  uint64_t wnd_ = 0;                      // scaled
   uint64_t max_wnd_ = 0;
-  uint32_t wnd_tsval_ = 0;    // TSval of the ACK that set the window
+  uint32_t wnd_tsval_ = 0;  // TSval of the ACK that set the window
   uint64_t cwnd_ = 0, ssthresh_ = UINT64_MAX;
   uint32_t dupacks_ = 0;
   bool in_recovery_ = false;
   uint64_t recover_ = 0, retx_next_ = 0, lost_end_ = 0;
-  uint64_t loss_until_ = 0;  // after a timeout: no fast recovery below this
+  uint64_t loss_until_ = 0;    // after a timeout: no fast recovery below this
   std::vector<Range> sacked_;  // sorted, disjoint, above una_
 
   std::optional<absl::Duration> srtt_;
@@ -187,12 +195,14 @@ class SimTcpSender {
   uint32_t persist_backoff_ = 0;
 
   SenderStats stats_;
+  std::optional<uint32_t> inlet_right_edge_;
+  std::vector<std::string> violations_;
 };
 
 // The return path: what happens to inlet's frames before the sender sees them.
 struct ReturnPath {
-  double drop = 0;        // probability an inlet segment is lost
-  double reorder = 0;     // probability it is held back by `reorder_delay`
+  double drop = 0;     // probability an inlet segment is lost
+  double reorder = 0;  // probability it is held back by `reorder_delay`
   absl::Duration delay = absl::ZeroDuration();
   absl::Duration reorder_delay = absl::Milliseconds(3);
 };
@@ -201,7 +211,7 @@ struct ReturnPath {
 struct AppConfig {
   absl::Duration read_every = absl::ZeroDuration();  // 0: reads at every step
   size_t read_chunk = SIZE_MAX;                      // bytes per read turn
-  bool zero_copy_odd_ports = false;  // read_zerocopy() on odd source ports
+  bool zero_copy_odd_ports = false;                  // read_zerocopy() on odd source ports
 };
 
 struct WorldConfig {
@@ -212,7 +222,7 @@ struct WorldConfig {
   AppConfig app;
   absl::Duration quantum = absl::Milliseconds(1);       // one step of virtual time
   absl::Duration forward_delay = absl::ZeroDuration();  // sender -> inlet
-  uint32_t inject_chunk = 16;  // frames put in the ring between polls
+  uint32_t inject_chunk = 16;                           // frames put in the ring between polls
   uint32_t rx_ring_size = 256;
   uint32_t tx_ring_size = 1024;
   uint16_t listen_port = 80;
@@ -224,7 +234,7 @@ struct Received {
   tcp::TcpSocket* socket = nullptr;  // until closed
   uint64_t bytes = 0;
   Fnv1a digest;
-  bool exact = true;       // every byte matched the sender's stream so far
+  bool exact = true;  // every byte matched the sender's stream so far
   bool eof = false;
   bool closed = false;
   bool reset = false;
@@ -308,7 +318,7 @@ class SimWorld {
     absl::Time due;
     Frame frame;
   };
-  std::deque<Pending> to_inlet_;                             // FIFO, constant delay
+  std::deque<Pending> to_inlet_;                                // FIFO, constant delay
   std::map<std::pair<absl::Time, uint64_t>, Frame> to_sender_;  // by arrival time
   uint64_t to_sender_seq_ = 0;
   std::mt19937_64 ack_rng_;

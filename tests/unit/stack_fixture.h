@@ -139,6 +139,9 @@ inline bool is_byte_counter(Counter c) {
 
 struct HarnessOptions {
   std::vector<std::pair<Tunable, int64_t>> sysctls;
+  // "key=value" assignments as sysctl -w takes them, for vector knobs
+  // ("net.ipv4.tcp_rmem=4096 16384 16384"); applied after `sysctls`.
+  std::vector<std::string> sysctl_lines;
   std::vector<link::InterfaceAddress> addresses;  // empty = 192.0.2.2/24
   uint32_t mtu = 1500;
   uint32_t rx_ring_size = 64;
@@ -153,6 +156,7 @@ class StackHarness {
   explicit StackHarness(HarnessOptions options = {})
       : peer_(mac(kPeerMac), ip(kPeerIp)) {
     for (const auto& [knob, value] : options.sysctls) tunables_.set(knob, value);
+    for (const std::string& line : options.sysctl_lines) REQUIRE(tunables_.set_assignment(line).ok());
     stack_ = std::make_unique<Stack>(tunables_, &clock_);
     auto port = std::make_unique<sim::SimPort>(
         sim::SimPortConfig{.name = "sim0", .rx_ring_size = options.rx_ring_size});

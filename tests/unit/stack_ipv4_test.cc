@@ -175,7 +175,7 @@ TEST_CASE("RFC 1122 3.3.6: a unicast datagram inside a link-layer broadcast is d
   h.finish();
 }
 
-TEST_CASE("RFC 791 3.2: fragments are counted IpReasmReqds / IpReasmFails until reassembly exists") {
+TEST_CASE("RFC 791 3.2: two fragments are reassembled and the datagram delivered (IpReasmOKs)") {
   StackHarness h;
   auto sock = h.stack().udp_bind(wire::kIpv4Any, 7000);
   REQUIRE(sock.ok());
@@ -189,11 +189,22 @@ TEST_CASE("RFC 791 3.2: fragments are counted IpReasmReqds / IpReasmFails until 
   wire::Ipv4Repr last = first;
   last.more_fragments = false;
   last.frag_offset = 16;
-  expect_ip_drop(h, ipv4_frame(h.our_mac(), h.peer().mac(), first, std::span(udp).first(16)),
-                 {{Counter::IpReasmReqds, 1}, {Counter::IpReasmFails, 1}});
-  expect_ip_drop(h, ipv4_frame(h.our_mac(), h.peer().mac(), last, std::span(udp).subspan(16)),
-                 {{Counter::IpReasmReqds, 1}, {Counter::IpReasmFails, 1}});
+  auto before = h.snapshot();
+  CHECK(h.exchange(ipv4_frame(h.our_mac(), h.peer().mac(), first, std::span(udp).first(16))).empty());
+  CHECK(h.counter_diff(before, {{Counter::rx_packets, 1}, {Counter::IpInReceives, 1},
+                                {Counter::IpReasmReqds, 1}}) == "");
   CHECK_FALSE((*sock)->readable());
+  before = h.snapshot();
+  CHECK(h.exchange(ipv4_frame(h.our_mac(), h.peer().mac(), last, std::span(udp).subspan(16))).empty());
+  CHECK(h.counter_diff(before, {{Counter::rx_packets, 1}, {Counter::IpInReceives, 1},
+                                {Counter::IpReasmReqds, 1}, {Counter::IpReasmOKs, 1},
+                                {Counter::IpInDelivers, 1}, {Counter::UdpInDatagrams, 1}}) == "");
+  REQUIRE((*sock)->readable());
+  uint8_t buf[256];
+  auto d = (*sock)->recv(buf);
+  REQUIRE(d.has_value());
+  CHECK(d->length == udp.size() - 8);
+  CHECK(std::equal(buf, buf + d->copied, udp.begin() + 8));
   h.finish();
 }
 
