@@ -209,6 +209,7 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
         return;
       case TcpState::kLastAck:
         s.state_ = TcpState::kClosed;
+        unhash(s);
         maybe_release(s);
         return;
       default:

@@ -607,12 +607,20 @@ void TcpLayer::reset_connection(TcpSocket& s) {
     counters_.add(Counter::TcpEstabResets);
   }
   fastopen_done(s);
+  unhash(s);  // as tcp_done: the tuple is free for a new connection at once
   s.state_ = TcpState::kClosed;
   s.reset_ = true;
   timers_.cancel(s.delack_timer_);
   timers_.cancel(s.rto_timer_);
   s.ooo_.clear();
   mark_ready(s);
+}
+
+void TcpLayer::unhash(TcpSocket& s) {
+  if (auto it = table_.find(s.tuple_); it != table_.end() && it->second.kind == EntryKind::kConnection &&
+                                       it->second.index == s.index_) {
+    table_.erase(it);
+  }
 }
 
 void TcpLayer::to_time_wait(TcpSocket& s) {

@@ -130,6 +130,9 @@ class TcpLayer final : public TransportReceiver {
   void reset_connection(TcpSocket& s);  // peer reset / abort: CLOSED, app told
   void to_time_wait(TcpSocket& s);
   void release_connection(TcpSocket& s);
+  // The 4-tuple no longer finds the connection (CLOSED; the application may
+  // still hold the handle).
+  void unhash(TcpSocket& s);
   void maybe_release(TcpSocket& s);
   void free_request(Request& r);
   void expire_time_wait(absl::Time now);

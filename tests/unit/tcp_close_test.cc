@@ -435,6 +435,45 @@ TEST_CASE("RFC 9293 3.10.7.4: after a reset the socket reports it; close() then 
   c.h.finish();
 }
 
+TEST_CASE("Linux tcp_done: a closed connection frees its 4-tuple at once, though the application still holds the socket") {
+  Connected c;
+  Peer& p = c.peer;
+  TcpSocket* old = c.sock();
+  // Reset by the peer.
+  CHECK(p.send(p.frame(kRst, p.off(0))).empty());
+  CHECK(old->state() == TcpState::kClosed);
+  // The same client port connects again: a new connection, the old handle intact.
+  Peer again(c.h, PeerOptions{.isn = 777777});
+  again.handshake(c.listener);
+  CHECK(again.sock() != old);
+  CHECK(again.sock()->tuple() == old->tuple());
+  CHECK(old->was_reset());
+  auto out = again.data(again.off(0), 10);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].h.ack == again.off(10));
+  CHECK(again.sock()->readable_bytes() == 10);
+  old->close();
+  c.h.poll();
+  CHECK(c.h.tcp().connection_count() == 1);
+  CHECK(again.sock()->state() == TcpState::kEstablished);
+  // LAST_ACK completed by half-close while the application still holds it.
+  Peer third(c.h, PeerOptions{.sport = 41000});
+  third.handshake(c.listener);
+  third.send(third.frame(kFinAck, third.off(0)));
+  third.sock()->shutdown_write();
+  REQUIRE(c.h.poll().size() == 1);
+  third.set_ack(third.iss() + 2);
+  CHECK(third.send(third.frame(kAck, third.off(1))).empty());
+  CHECK(third.sock()->state() == TcpState::kClosed);
+  CHECK_FALSE(third.sock()->was_reset());
+  CHECK(third.sock()->eof());
+  Peer fourth(c.h, PeerOptions{.sport = 41000, .isn = 5000000});
+  fourth.handshake(c.listener);
+  CHECK(fourth.sock() != third.sock());
+  third.sock()->close();
+  c.h.finish();
+}
+
 TEST_SUITE_END();
 
 }  // namespace

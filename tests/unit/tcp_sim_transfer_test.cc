@@ -97,6 +97,7 @@ std::string summary(const Outcome& o) {
                       " corrupted=", o.faults.corrupted, " | TcpInSegs=", o.get(Counter::TcpInSegs),
                       " OFOQueue=", o.get(Counter::TcpExtTCPOFOQueue),
                       " CsumErrors=", o.get(Counter::TcpInCsumErrors),
+                      " InErrs=", o.get(Counter::TcpInErrs),
                       " DSACKOld=", o.get(Counter::TcpExtTCPDSACKOldSent),
                       " DSACKOfo=", o.get(Counter::TcpExtTCPDSACKOfoSent),
                       " OFOMerge=", o.get(Counter::TcpExtTCPOFOMerge),
