@@ -41,7 +41,7 @@ void on_signal(int sig) {
                "                  'blackhole|unreachable|prohibit PREFIX']...\n"
                "         [--routes-file FILE] (reloaded on SIGHUP)  [--bridge IF1,IF2[,...][=ADDR/PREFIX]]\n"
                "         [--rules FILE] [--mtu IFNAME=N] [--sysctl key=value]... [--seconds S]\n"
-               "         [--pcap-dir DIR]\n");
+               "         [--pcap-dir DIR] [--vlan PARENT.VID=ADDR/PREFIX]... (802.1Q sub-interface)\n");
   std::exit(2);
 }
 
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     std::optional<inlet::link::InterfaceAddress> addr;
   };
   std::vector<TapArg> taps;
-  std::vector<std::string> routes, bridges;
+  std::vector<std::string> routes, bridges, vlans;
   std::map<std::string, uint32_t> mtus;
   std::string rules_path, routes_file, pcap_dir;
   double seconds = 0;
@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
       routes_file = value();
     } else if (a == "--bridge") {
       bridges.push_back(value());
+    } else if (a == "--vlan") {
+      vlans.push_back(value());
     } else if (a == "--rules") {
       rules_path = value();
     } else if (a == "--mtu") {
@@ -223,6 +225,34 @@ int main(int argc, char** argv) {
       return 1;
     }
     ifindex[(*br)->name()] = (*br)->ifindex();
+  }
+  // 802.1Q sub-interfaces, named "PARENT.VID" (as Linux's), after the
+  // bridges so a bridge device can be a parent too.
+  for (const std::string& v : vlans) {
+    const size_t eq = v.find('=');
+    const std::string name = v.substr(0, eq);
+    const size_t dot = name.rfind('.');
+    if (dot == std::string::npos || dot + 1 >= name.size()) usage("bad --vlan " + v + " (PARENT.VID[=ADDR/PREFIX])");
+    auto parent = ifindex.find(name.substr(0, dot));
+    if (parent == ifindex.end()) usage("--vlan: no interface " + name.substr(0, dot));
+    char* end = nullptr;
+    const long vid = std::strtol(name.c_str() + dot + 1, &end, 10);
+    if (*end != '\0' || vid < 1 || vid > 4094) usage("bad VLAN id in --vlan " + v + " (1 to 4094)");
+    inlet::VlanSpec spec;
+    spec.name = name;
+    if (auto m = mtus.find(name); m != mtus.end()) spec.mtu = m->second;
+    if (eq != std::string::npos) {
+      auto addr = parse_prefix(v.substr(eq + 1));
+      if (!addr) usage("bad --vlan address " + v);
+      spec.addresses.push_back(*addr);
+    }
+    auto sub = stack.add_vlan(parent->second, static_cast<uint16_t>(vid), spec);
+    if (!sub.ok()) {
+      std::fprintf(stderr, "inlet-router: --vlan %s: %s\n", v.c_str(), std::string(sub.status().message()).c_str());
+      return 1;
+    }
+    ifindex[name] = (*sub)->ifindex();
+    std::fprintf(stderr, "inlet-router: %s ifindex %u vid %ld up\n", name.c_str(), (*sub)->ifindex(), vid);
   }
   for (const std::string& r : routes) {
     auto route = parse_route(r, ifindex);

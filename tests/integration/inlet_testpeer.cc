@@ -26,6 +26,13 @@
 //   inlet-testpeer syn-flood DST_IP PORT --count N --rate R
 //                  N SYNs from a raw socket, R a second, from spoofed sources
 //                  192.0.2.100-199 (TEST-NET-1 only), random ports.
+//   inlet-testpeer tcp-recv ADDR PORT [--conns C] [--timeout S]
+//                  a kernel listener taking C connections, each read to its
+//                  end and closed: "recv PEER_PORT bytes=N sha256=HEX" each
+//                  (the other end of tcp-send, for traffic through a router).
+//   inlet-testpeer vlan-ping IFNAME VID SRC_IP DST_IP [--count N] [--timeout-ms T]
+//                  802.1Q-tagged ARP and echo requests from an AF_PACKET
+//                  socket; reports the VID each answer came back with.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -80,7 +87,9 @@ namespace wire = inlet::wire;
                "       inlet-testpeer pattern-hex INDEX SIZE\n"
                "       inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S]\n"
                "                      [--fastopen] [--hold-open MS] [--timeout S]\n"
-               "       inlet-testpeer syn-flood DST_IP PORT --count N --rate R\n");
+               "       inlet-testpeer syn-flood DST_IP PORT --count N --rate R\n"
+               "       inlet-testpeer tcp-recv ADDR PORT [--conns C] [--timeout S]\n"
+               "       inlet-testpeer vlan-ping IFNAME VID SRC_IP DST_IP [--count N] [--timeout-ms T]\n");
   std::exit(2);
 }
 
@@ -1082,6 +1091,255 @@ int syn_flood(int argc, char** argv) {
   return sent > 0 ? 0 : 1;
 }
 
+
+// ---------------------------------------------------------------- tcp-recv
+
+// The receiving end for the router tests: a kernel listener on ADDR:PORT
+// that takes CONNS connections (at once), reads each to its end, digests the
+// bytes and closes (which is the FIN tcp-send waits for).
+int tcp_recv(int argc, char** argv) {
+  if (argc < 2) usage();
+  in_addr addr{};
+  if (inet_pton(AF_INET, argv[0], &addr) != 1) die(std::string("bad ADDR ") + argv[0]);
+  const auto port = static_cast<uint16_t>(parse_number(argv[1], 1, 65535, "PORT"));
+  long conns = 1, timeout_s = 60;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--conns" && i + 1 < argc) {
+      conns = parse_number(argv[++i], 1, 10000, "--conns");
+    } else if (a == "--timeout" && i + 1 < argc) {
+      timeout_s = parse_number(argv[++i], 1, 3600, "--timeout");
+    } else {
+      usage();
+    }
+  }
+  const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (lfd < 0) die(std::string("socket: ") + strerror(errno));
+  const int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_port = htons(port);
+  local.sin_addr = addr;
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) die(std::string("bind: ") + strerror(errno));
+  if (listen(lfd, 128) < 0) die(std::string("listen: ") + strerror(errno));
+  std::fprintf(stderr, "tcp-recv: listening on %s:%u\n", argv[0], port);
+  struct In {
+    int fd;
+    uint16_t peer_port;
+    uint64_t bytes = 0;
+    inlet::examples::Sha256 sha;
+  };
+  std::vector<In> ins;
+  long accepted = 0, finished = 0;
+  std::vector<uint8_t> buf(256 * 1024);
+  const auto t0 = SteadyClock::now();
+  const auto deadline = t0 + std::chrono::seconds(timeout_s);
+  while (finished < conns && SteadyClock::now() < deadline) {
+    std::vector<pollfd> pfds;
+    pfds.push_back({lfd, static_cast<short>(accepted < conns ? POLLIN : 0), 0});
+    for (const In& c : ins) pfds.push_back({c.fd, static_cast<short>(c.fd >= 0 ? POLLIN : 0), 0});
+    const int r = poll(pfds.data(), pfds.size(), 100);
+    if (r < 0 && errno != EINTR) die(std::string("poll: ") + strerror(errno));
+    if (r <= 0) continue;
+    if ((pfds[0].revents & POLLIN) != 0) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      const int fd = accept4(lfd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        ins.push_back(In{fd, ntohs(from.sin_port)});
+        ++accepted;
+      }
+    }
+    for (size_t k = 1; k < pfds.size(); ++k) {
+      if (pfds[k].revents == 0) continue;
+      In& c = ins[k - 1];
+      for (int reads = 0; reads < 64; ++reads) {
+        const ssize_t n = recv(c.fd, buf.data(), buf.size(), 0);
+        if (n > 0) {
+          c.sha.update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(n)));
+          c.bytes += static_cast<uint64_t>(n);
+          continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          if (n < 0) std::fprintf(stderr, "tcp-recv: connection %u: %s\n", c.peer_port, strerror(errno));
+          std::printf("recv %u bytes=%llu sha256=%s\n", c.peer_port, static_cast<unsigned long long>(c.bytes),
+                      c.sha.hex_digest().c_str());
+          std::fflush(stdout);
+          close(c.fd);
+          c.fd = -1;
+          ++finished;
+        }
+        break;
+      }
+    }
+  }
+  close(lfd);
+  const double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  std::printf("tcp-recv: conns=%ld done=%ld secs=%.1f\n", conns, finished, secs);
+  return finished == conns ? 0 : 1;
+}
+
+// ---------------------------------------------------------------- vlan-ping
+
+// 802.1Q through an interface with no VLAN device (the kernel may have no
+// 8021q module): tagged frames built here, sent and read on an AF_PACKET
+// socket. The kernel strips a received tag into the packet's metadata
+// (PACKET_AUXDATA tp_vlan_tci) whether or not 8021q is loaded, so the VID a
+// reply carried is read from there (or from the frame, if still in it).
+struct TaggedFrame {
+  bool tagged = false;
+  uint16_t vid = 0;
+  std::vector<uint8_t> untagged;  // the frame with the tag taken out
+};
+
+bool read_tagged(int fd, TaggedFrame& out, int wait_ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, wait_ms) <= 0) return false;
+  std::vector<uint8_t> buf(65536);
+  uint8_t cbuf[CMSG_SPACE(sizeof(tpacket_auxdata))];
+  sockaddr_ll from{};
+  iovec iov{buf.data(), buf.size()};
+  msghdr mh{};
+  mh.msg_name = &from;
+  mh.msg_namelen = sizeof from;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  const ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+  if (n < 14) return false;
+  if (from.sll_pkttype == PACKET_OUTGOING) return false;  // our own
+  buf.resize(static_cast<size_t>(n));
+  out = TaggedFrame{};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+    tpacket_auxdata aux{};
+    memcpy(&aux, CMSG_DATA(c), sizeof aux);
+    if ((aux.tp_status & TP_STATUS_VLAN_VALID) != 0) {
+      out.tagged = true;
+      out.vid = aux.tp_vlan_tci & 0x0fff;
+    }
+  }
+  if (!out.tagged && n >= 18 && wire::load_be16(&buf[12]) == wire::ethertype::kVlan) {
+    out.tagged = true;
+    out.vid = wire::load_be16(&buf[14]) & 0x0fff;
+    buf.erase(buf.begin() + 12, buf.begin() + 16);
+  }
+  out.untagged = std::move(buf);
+  return true;
+}
+
+// vlan-ping IFNAME VID SRC_IP DST_IP [--count N] [--timeout-ms T]: a tagged
+// ARP request for DST_IP, then N tagged echo requests to the MAC that
+// answered (or to broadcast, if none did), answering tagged ARP requests for
+// SRC_IP meanwhile. One line per reply; a summary line at the end.
+int vlan_ping(int argc, char** argv) {
+  if (argc < 4) usage();
+  const std::string ifname = argv[0];
+  const auto vid = static_cast<uint16_t>(parse_number(argv[1], 0, 4095, "VID"));
+  auto src_ip = wire::Ipv4Address::parse(argv[2]);
+  auto dst_ip = wire::Ipv4Address::parse(argv[3]);
+  if (!src_ip || !dst_ip) die("bad SRC_IP or DST_IP");
+  long count = 3, timeout_ms = 1000;
+  for (int i = 4; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--count" && i + 1 < argc) {
+      count = parse_number(argv[++i], 0, 1000, "--count");
+    } else if (a == "--timeout-ms" && i + 1 < argc) {
+      timeout_ms = parse_number(argv[++i], 1, 60000, "--timeout-ms");
+    } else {
+      usage();
+    }
+  }
+  const unsigned ifindex = if_nametoindex(ifname.c_str());
+  if (ifindex == 0) die("no interface " + ifname);
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) die(std::string("socket(AF_PACKET): ") + strerror(errno));
+  sockaddr_ll bind_to{};
+  bind_to.sll_family = AF_PACKET;
+  bind_to.sll_protocol = htons(ETH_P_ALL);
+  bind_to.sll_ifindex = static_cast<int>(ifindex);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&bind_to), sizeof bind_to) < 0) die(std::string("bind: ") + strerror(errno));
+  const int one = 1;
+  if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) {
+    die(std::string("PACKET_AUXDATA: ") + strerror(errno));
+  }
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) die(std::string("SIOCGIFHWADDR: ") + strerror(errno));
+  const auto my_mac = wire::MacAddress::load(reinterpret_cast<const uint8_t*>(ifr.ifr_hwaddr.sa_data));
+  const SimPeer me(my_mac, *src_ip);
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = static_cast<int>(ifindex);
+  auto send_frame = [&](const Frame& f) {
+    if (sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
+      die(std::string("send: ") + strerror(errno));
+    }
+  };
+  long arp_replies = 0, replies = 0, wrong_vid = 0, untagged = 0, arp_answered = 0;
+  wire::MacAddress peer_mac({0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  // Handles one received frame; true if it is what `want` asks for.
+  auto handle = [&](const TaggedFrame& f, int want_arp, long want_seq) -> bool {
+    const std::vector<uint8_t>& b = f.untagged;
+    const uint16_t type = wire::load_be16(&b[12]);
+    if (type == wire::ethertype::kArp && b.size() >= 14 + wire::kArpPacketLength) {
+      auto arp = wire::ArpView::parse(std::span<const uint8_t>(b).subspan(14));
+      if (!arp) return false;
+      const wire::ArpRepr a = wire::ArpRepr::from(*arp);
+      if (a.sender_ip != *dst_ip) return false;
+      if (!f.tagged) { ++untagged; std::printf("untagged arp from %s\n", a.sender_ip.to_string().c_str()); return false; }
+      if (f.vid != vid) { ++wrong_vid; std::printf("arp on vid %u\n", f.vid); return false; }
+      if (a.operation == wire::ArpOperation::kRequest && a.target_ip == *src_ip) {
+        send_frame(insert_tag(me.arp_reply(a.sender_mac, a.sender_ip), wire::ethertype::kVlan, vid));
+        ++arp_answered;
+        return false;
+      }
+      if (a.operation == wire::ArpOperation::kReply && a.target_ip == *src_ip) {
+        peer_mac = a.sender_mac;
+        ++arp_replies;
+        std::printf("arp-reply vid=%u %s is-at %s\n", f.vid, a.sender_ip.to_string().c_str(),
+                    a.sender_mac.to_string().c_str());
+        return want_arp != 0;
+      }
+      return false;
+    }
+    if (type != wire::ethertype::kIpv4) return false;
+    auto ip = wire::Ipv4View::parse(std::span<const uint8_t>(b).subspan(14));
+    if (!ip || ip->src() != *dst_ip || ip->dst() != *src_ip || ip->protocol() != wire::ipproto::kIcmp) return false;
+    auto icmp = wire::IcmpView::parse(ip->payload());
+    if (!icmp || icmp->type() != wire::icmptype::kEchoReply) return false;
+    const uint16_t seq = static_cast<uint16_t>(icmp->rest_of_header() & 0xffff);
+    if (!f.tagged) { ++untagged; std::printf("untagged echo-reply seq=%u\n", seq); return false; }
+    if (f.vid != vid) { ++wrong_vid; std::printf("echo-reply seq=%u on vid %u\n", seq, f.vid); return false; }
+    std::printf("echo-reply vid=%u seq=%u from %s\n", f.vid, seq, ip->src().to_string().c_str());
+    ++replies;
+    return want_seq >= 0 && seq == want_seq;
+  };
+  auto wait_for = [&](int want_arp, long want_seq) {
+    const auto until = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()).count();
+      if (left <= 0) return false;
+      TaggedFrame f;
+      if (read_tagged(fd, f, static_cast<int>(left)) && handle(f, want_arp, want_seq)) return true;
+    }
+  };
+  send_frame(insert_tag(me.arp_request(*dst_ip), wire::ethertype::kVlan, vid));
+  wait_for(1, -1);
+  const std::vector<uint8_t> data = payload(56);
+  for (long s = 1; s <= count; ++s) {
+    send_frame(insert_tag(me.icmp_echo(peer_mac, *dst_ip, 0x7654, static_cast<uint16_t>(s), data),
+                          wire::ethertype::kVlan, vid));
+    wait_for(0, s);
+  }
+  close(fd);
+  std::printf("vlan-ping: vid=%u arp_replies=%ld sent=%ld replies=%ld wrong_vid=%ld untagged=%ld arp_answered=%ld\n",
+              vid, arp_replies, count, replies, wrong_vid, untagged, arp_answered);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1093,5 +1351,7 @@ int main(int argc, char** argv) {
   if (cmd == "pattern-hex") return pattern_hex(argc - 2, argv + 2);
   if (cmd == "tcp-send") return tcp_send(argc - 2, argv + 2);
   if (cmd == "syn-flood") return syn_flood(argc - 2, argv + 2);
+  if (cmd == "tcp-recv") return tcp_recv(argc - 2, argv + 2);
+  if (cmd == "vlan-ping") return vlan_ping(argc - 2, argv + 2);
   usage();
 }
