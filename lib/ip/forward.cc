@@ -67,8 +67,24 @@ void Ipv4Layer::forward(PacketRef p, const wire::Ipv4View& ip, link::Interface& 
     drop(std::move(p), DropReason::kIpNoRoute);
     return;
   }
+  // A directed broadcast of the egress subnet is not forwarded (RFC 2644:
+  // off by default, as Linux's bc_forwarding=0); the link layer would
+  // otherwise send it as an Ethernet broadcast.
+  if (out->is_directed_broadcast(dst)) {
+    drop(std::move(p), DropReason::kIpNotForUs);
+    return;
+  }
   if (!filter_allows(filter::Hook::kForward, ip, in.ifindex())) {
     drop(std::move(p), DropReason::kNetfilterDrop);
+    return;
+  }
+  // Checked before the TTL is touched (as Linux's ip_forward): the error
+  // quotes the header as the sender sent it (RFC 1812 4.3.2.3).
+  if (p->length() > out->mtu() && ip.dont_fragment()) {
+    // RFC 1191: tell the sender the next-hop MTU so path-MTU discovery works.
+    send_icmp_error(*p, wire::icmptype::kDestUnreachable, wire::icmpcode::kFragmentationNeeded,
+                    out->mtu() & 0xFFFF);
+    drop(std::move(p), DropReason::kIpFragNeeded);
     return;
   }
   if (!pool_.make_writable(p)) {
@@ -77,13 +93,6 @@ void Ipv4Layer::forward(PacketRef p, const wire::Ipv4View& ip, link::Interface& 
   }
   // TTL - 1 with the RFC 1624 incremental checksum update.
   wire::ipv4_decrease_ttl(p->bytes());
-  if (p->length() > out->mtu() && ip.dont_fragment()) {
-    // RFC 1191: tell the sender the next-hop MTU so path-MTU discovery works.
-    send_icmp_error(*p, wire::icmptype::kDestUnreachable, wire::icmpcode::kFragmentationNeeded,
-                    out->mtu() & 0xFFFF);
-    drop(std::move(p), DropReason::kIpFragNeeded);
-    return;
-  }
   counters_.add(Counter::IpForwDatagrams);
   trace_(TracePoint::kIpOut, *p, "forward");
   transmit(std::move(p), *out, hop->next_hop);

@@ -58,7 +58,9 @@ void Ipv4Layer::icmp_input(PacketRef p, const Ipv4Delivery& d) {
 void Ipv4Layer::icmp_echo_reply(PacketRef p, const Ipv4Delivery& d) {
   // The request's buffer becomes the reply: type 8 -> 0 with an RFC 1624
   // update, then a fresh IP header in front (options are not echoed).
-  if (!pool_.make_writable(p)) {
+  // A reassembled request lives in the reassembler's pool: ask the pool that
+  // owns the buffer (the stack pool's slab counts say nothing about it).
+  if (!p->pool->make_writable(p)) {
     drop(std::move(p), DropReason::kPoolExhausted);
     return;
   }
@@ -107,11 +109,15 @@ void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t co
   }
   link::Interface* in = link_.interface(original.ifindex);
   if (in != nullptr && in->is_directed_broadcast(ip->dst())) return;
-  if (!icmp_limiter_.allow(type, clock_.now())) {
+  // Linux icmpv4_mask_allow: path-MTU discovery (fragmentation needed) is
+  // never rate limited, or PMTUD would black-hole under load (RFC 1191).
+  const bool pmtud = type == wire::icmptype::kDestUnreachable &&
+                     code == wire::icmpcode::kFragmentationNeeded;
+  if (!pmtud && !icmp_limiter_.allow(type, clock_.now())) {
     counters_.add(Counter::IcmpOutRateLimitGlobal);
     return;
   }
-  if (!icmp_host_allow(src, type)) return;  // counted IcmpOutRateLimitHost
+  if (!pmtud && !icmp_host_allow(src, type)) return;  // counted IcmpOutRateLimitHost
   PacketRef err = pool_.alloc();
   if (!err) return;  // counted by the pool
   const std::span<const uint8_t> quote = wire::icmp_error_quote(ip->bytes());

@@ -30,7 +30,9 @@ Reassembler::Reassembler(const ReassemblyConfig& config, BufferPool& fragments_p
         Packet& p = *q->buffer;
         p.data = static_cast<uint32_t>(payload_base(*q) - p.head - q->first_hlen);
         p.l3_offset = static_cast<uint16_t>(p.data);
-        p.tail = p.data + q->first_hlen + std::min<uint32_t>(q->received, 8);
+        // The whole first fragment, so its header's total length matches
+        // what follows (the error quotes the header and 8 bytes of it).
+        p.tail = p.data + q->first_hlen + q->first_len;
         on_timeout_(p);
       }
       release(*q);
@@ -99,6 +101,7 @@ PacketRef Reassembler::add(PacketRef frag, const wire::Ipv4View& ip) {
     q->total = 0;
     q->have_last = q->have_first = false;
     q->first_hlen = 0;
+    q->first_len = 0;
     q->received = 0;
     q->max_end = 0;
     q->data.reset();
@@ -151,6 +154,7 @@ PacketRef Reassembler::add(PacketRef frag, const wire::Ipv4View& ip) {
     // Keep the first fragment's header (its options are the datagram's).
     q->have_first = true;
     q->first_hlen = hlen;
+    q->first_len = len;
     std::memcpy(payload_base(*q) - hlen, ip.header().data(), hlen);
   }
   Packet& meta = *frag;

@@ -75,6 +75,7 @@ class Reassembler {
     bool have_last = false;
     bool have_first = false;
     uint32_t first_hlen = 0;
+    uint32_t first_len = 0;    // payload bytes of the first fragment
     uint32_t received = 0;     // payload bytes, no overlaps
     uint32_t max_end = 0;      // highest payload byte received + 1
     std::bitset<kUnits> data;  // 8-byte units present

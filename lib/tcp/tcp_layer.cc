@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "wire/checksum.h"
 #include "wire/ipv4.h"
 
 namespace inlet::tcp {
@@ -196,7 +197,18 @@ void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
   const bool verify = p->csum != ChecksumState::kUnnecessary;
   auto v = verify ? wire::TcpView::parse(p->bytes(), d.src, d.dst) : wire::TcpView::parse(p->bytes());
   if (!v) {
-    switch (v.error()) {
+    wire::WireError error = v.error();
+    if (verify && error == wire::WireError::kBadOptions) {
+      // Linux verifies the checksum before it reads the options (tcp_v4_rcv):
+      // an options area damaged on the wire is a checksum error there.
+      const std::span<const uint8_t> b = p->bytes();
+      const uint32_t pseudo = wire::ipv4_pseudo_header_sum(d.src, d.dst, wire::ipproto::kTcp,
+                                                           static_cast<uint16_t>(b.size()));
+      if (b.size() > 0xFFFF || wire::internet_checksum(b, pseudo) != 0) {
+        error = wire::WireError::kBadChecksum;
+      }
+    }
+    switch (error) {
       case wire::WireError::kTooShort: drop(std::move(p), DropReason::kTcpTooShort); break;
       case wire::WireError::kBadChecksum:
         counters_.add(Counter::TcpInCsumErrors);

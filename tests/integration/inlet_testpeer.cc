@@ -30,7 +30,7 @@
 //                  a kernel listener taking C connections, each read to its
 //                  end and closed: "recv PEER_PORT bytes=N sha256=HEX" each
 //                  (the other end of tcp-send, for traffic through a router).
-//   inlet-testpeer vlan-ping IFNAME VID SRC_IP DST_IP [--count N] [--timeout-ms T]
+//   inlet-testpeer vlan-ping IFNAME VID SRC_IP DST_IP [--via GW] [--count N] [--timeout-ms T]
 //                  802.1Q-tagged ARP and echo requests from an AF_PACKET
 //                  socket; reports the VID each answer came back with.
 #include <arpa/inet.h>
@@ -50,6 +50,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -89,7 +90,8 @@ namespace wire = inlet::wire;
                "                      [--fastopen] [--hold-open MS] [--timeout S]\n"
                "       inlet-testpeer syn-flood DST_IP PORT --count N --rate R\n"
                "       inlet-testpeer tcp-recv ADDR PORT [--conns C] [--timeout S]\n"
-               "       inlet-testpeer vlan-ping IFNAME VID SRC_IP DST_IP [--count N] [--timeout-ms T]\n");
+               "       inlet-testpeer vlan-ping IFNAME VID SRC_IP DST_IP [--via GW] [--count N]\n"
+               "                      [--timeout-ms T]\n");
   std::exit(2);
 }
 
@@ -1230,8 +1232,8 @@ bool read_tagged(int fd, TaggedFrame& out, int wait_ms) {
   return true;
 }
 
-// vlan-ping IFNAME VID SRC_IP DST_IP [--count N] [--timeout-ms T]: a tagged
-// ARP request for DST_IP, then N tagged echo requests to the MAC that
+// vlan-ping IFNAME VID SRC_IP DST_IP [--via GW] [--count N] [--timeout-ms T]:
+// a tagged ARP request for DST_IP (or GW), then N tagged echo requests to the MAC that
 // answered (or to broadcast, if none did), answering tagged ARP requests for
 // SRC_IP meanwhile. One line per reply; a summary line at the end.
 int vlan_ping(int argc, char** argv) {
@@ -1242,9 +1244,13 @@ int vlan_ping(int argc, char** argv) {
   auto dst_ip = wire::Ipv4Address::parse(argv[3]);
   if (!src_ip || !dst_ip) die("bad SRC_IP or DST_IP");
   long count = 3, timeout_ms = 1000;
+  std::optional<wire::Ipv4Address> via;
   for (int i = 4; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--count" && i + 1 < argc) {
+    if (a == "--via" && i + 1 < argc) {
+      via = wire::Ipv4Address::parse(argv[++i]);
+      if (!via) die(std::string("bad --via ") + argv[i]);
+    } else if (a == "--count" && i + 1 < argc) {
       count = parse_number(argv[++i], 0, 1000, "--count");
     } else if (a == "--timeout-ms" && i + 1 < argc) {
       timeout_ms = parse_number(argv[++i], 1, 60000, "--timeout-ms");
@@ -1278,6 +1284,8 @@ int vlan_ping(int argc, char** argv) {
       die(std::string("send: ") + strerror(errno));
     }
   };
+  // The MAC the echos go to: DST_IP's, or the --via router's.
+  const wire::Ipv4Address next_hop = via ? *via : *dst_ip;
   long arp_replies = 0, replies = 0, wrong_vid = 0, untagged = 0, arp_answered = 0;
   wire::MacAddress peer_mac({0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
   // Handles one received frame; true if it is what `want` asks for.
@@ -1288,7 +1296,7 @@ int vlan_ping(int argc, char** argv) {
       auto arp = wire::ArpView::parse(std::span<const uint8_t>(b).subspan(14));
       if (!arp) return false;
       const wire::ArpRepr a = wire::ArpRepr::from(*arp);
-      if (a.sender_ip != *dst_ip) return false;
+      if (a.sender_ip != next_hop) return false;
       if (!f.tagged) { ++untagged; std::printf("untagged arp from %s\n", a.sender_ip.to_string().c_str()); return false; }
       if (f.vid != vid) { ++wrong_vid; std::printf("arp on vid %u\n", f.vid); return false; }
       if (a.operation == wire::ArpOperation::kRequest && a.target_ip == *src_ip) {
@@ -1326,7 +1334,7 @@ int vlan_ping(int argc, char** argv) {
       if (read_tagged(fd, f, static_cast<int>(left)) && handle(f, want_arp, want_seq)) return true;
     }
   };
-  send_frame(insert_tag(me.arp_request(*dst_ip), wire::ethertype::kVlan, vid));
+  send_frame(insert_tag(me.arp_request(next_hop), wire::ethertype::kVlan, vid));
   wait_for(1, -1);
   const std::vector<uint8_t> data = payload(56);
   for (long s = 1; s <= count; ++s) {
