@@ -40,7 +40,7 @@ namespace inlet {
   X(kNeighBaseReachableMs, "net.ipv4.neigh.default.base_reachable_time_ms", 1, 30000, 0, 0, 1, \
     3600000)                                                                                   \
   X(kNeighGcStaleTime, "net.ipv4.neigh.default.gc_stale_time", 1, 60, 0, 0, 1, 86400)          \
-  X(kNeighUnresQlen, "net.ipv4.neigh.default.unres_qlen", 1, 3, 0, 0, 0, 1024)                 \
+  X(kNeighUnresQlen, "net.ipv4.neigh.default.unres_qlen", 1, 32, 0, 0, 0, 1024)                 \
   X(kNeighRetransMs, "net.ipv4.neigh.default.retrans_time_ms", 1, 1000, 0, 0, 10, 3600000)     \
   X(kNeighMcastSolicit, "net.ipv4.neigh.default.mcast_solicit", 1, 3, 0, 0, 0, 32)             \
   X(kTcpRmem, "net.ipv4.tcp_rmem", 3, 4096, 131072, 6291456, 1, 1LL << 31)                     \

@@ -106,13 +106,19 @@ std::optional<uint8_t> parse_protocol(std::string_view t) {
 
 std::string prefix_text(const Prefix& p) {
   std::string s = p.address.to_string();
-  if (p.length != 32) s += "/" + std::to_string(p.length);
+  if (p.length != 32) {
+    s += '/';
+    s += std::to_string(p.length);
+  }
   return s;
 }
 
 std::string ports_text(const PortRange& r) {
   std::string s = std::to_string(r.first);
-  if (r.last != r.first) s += "-" + std::to_string(r.last);
+  if (r.last != r.first) {
+    s += '-';
+    s += std::to_string(r.last);
+  }
   return s;
 }
 

@@ -856,17 +856,21 @@ void TcpLayer::socket_close(TcpSocket& s) {
   if (!s.in_use_ || s.app_closed_) return;
   s.app_closed_ = true;
   s.data_ready_ = nullptr;
+  const bool open = s.state_ != TcpState::kClosed && s.state_ != TcpState::kTimeWait;
+  if (open && !s.rcv_queue_.empty()) {
+    // RFC 2525 2.17 / Linux tcp_close: closing with unread data aborts, in
+    // any state still connected (a half-closed one too).
+    counters_.add(Counter::TcpExtTCPAbortOnClose);
+    send_rst_for(s);
+    reset_connection(s);
+    s.rcv_queue_.clear();
+    maybe_release(s);
+    return;
+  }
   switch (s.state_) {
     case TcpState::kSynReceived:
     case TcpState::kEstablished:
     case TcpState::kCloseWait:
-      if (!s.rcv_queue_.empty()) {
-        // RFC 2525 2.17 / Linux: closing with unread data aborts.
-        counters_.add(Counter::TcpExtTCPAbortOnClose);
-        send_rst_for(s);
-        reset_connection(s);
-        break;
-      }
       socket_shutdown_write(s);
       break;
     case TcpState::kFinWait2:

@@ -218,15 +218,15 @@ finish() {
 ping_from() {
   local ns=$1 count=$2 dst=$3
   shift 3
-  local out what="ping -c $count $dst${*:+ $*} (from ${ns##*-$IT_TEST-})"
+  local out what="ping -c $count $dst${*:+ $*} (from ${ns##*-"$IT_TEST"-})"
   if ! out=$(timeout -k 2 20 ip netns exec "$ns" ping -n -c "$count" -i 0.2 -W 2 "$@" "$dst" 2>&1); then
-    echo "$out" | sed 's/^/    /'
+    sed 's/^/    /' <<<"$out"
     it_check "$what" "all answered" "ping failed"
     return 0
   fi
   it_check "$what: replies" "$count received" "$(grep -o '[0-9]* received' <<<"$out")"
   if grep -q 'wrong data byte\|DUP!\|BAD CHECKSUM' <<<"$out"; then
-    echo "$out" | sed 's/^/    /'
+    sed 's/^/    /' <<<"$out"
     it_check "$what: reply data" "intact" "damaged or duplicated"
   fi
 }

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <random>
-#include <set>
 
 #include "ip/reassembly.h"
 #include "stack_fixture.h"
@@ -348,9 +347,11 @@ TEST_CASE("RFC 791 3.2: fragments of different sources, ids and protocols do not
   }
   CHECK(h.exchange(mix).empty());
   CHECK(h.count(Counter::IpReasmOKs) == 3);
-  std::set<Bytes> got;
-  for (int i = 0; i < 3; ++i) got.insert(recv_all(sock));
-  CHECK(got == std::set<Bytes>{p1, p2, p3});
+  std::vector<Bytes> got;
+  for (int i = 0; i < 3; ++i) got.push_back(recv_all(sock));
+  for (const Bytes* want : {&p1, &p2, &p3}) {
+    CHECK(std::find(got.begin(), got.end(), *want) != got.end());
+  }
   CHECK(h.stack().ip().reassembler().queues() == 1);  // protocol 99's
   h.finish();
 }

@@ -113,6 +113,7 @@ void SimTcpSender::send_ack() {
 }
 
 void SimTcpSender::send_segment(uint64_t off, uint32_t len, bool retransmit) {
+  if (retransmit) timed_ = false;  // Karn: an ambiguous ACK times nothing
   wire::TcpRepr r;
   r.src_port = local_port_;
   r.dst_port = world_.listen_port();
@@ -229,8 +230,8 @@ void SimTcpSender::on_segment(const wire::TcpView& v) {
 void SimTcpSender::check_emitted(const wire::TcpView& v) {
   if (tracing() && v.rst()) {
     std::fprintf(stderr, "%s %u inlet sends RST seq=%u ack=%u [%s]\n",
-                 absl::FormatDuration(world_.now() - world_.epoch()).c_str(), local_port_,
-                 v.seq(), v.ack(), describe().c_str());
+                 absl::FormatDuration(world_.now() - world_.epoch()).c_str(), local_port_, v.seq(),
+                 v.ack(), describe().c_str());
   }
   if (v.rst() || state_ == State::kIdle) return;
   auto violation = [&](std::string what) {
@@ -303,6 +304,11 @@ uint64_t SimTcpSender::pipe() const {
   for (const Range& r : sacked_) {
     const uint64_t l = std::max(r.left, una_), h = std::min(r.right, nxt_);
     if (h > l) p -= h - l;
+  }
+  if (in_recovery_ && !sack_ok_) {
+    // Without SACK each duplicate ACK reports one segment that left the
+    // network (the window inflation of RFC 6582 3.2 step 3).
+    p -= std::min<uint64_t>(p, uint64_t{dupacks_} * mss_);
   }
   if (in_recovery_) {
     // Holes below the highest SACK are lost; until retransmitted they are
@@ -427,6 +433,9 @@ void SimTcpSender::on_ack(const wire::TcpView& v) {
     if (ts_ok_ && ts && ts->echo != 0) {
       const int32_t ms = static_cast<int32_t>(ts_now() - ts->echo);
       if (ms >= 0 && ms < 60000) rtt_sample(absl::Milliseconds(std::max(ms, 1)));
+    } else if (!ts_ok_ && timed_ && una_ > timed_end_) {
+      rtt_sample(std::max(now - timed_at_, absl::Milliseconds(1)));  // one timed segment
+      timed_ = false;
     }
     backoff_ = 0;
     persist_backoff_ = 0;
@@ -436,9 +445,14 @@ void SimTcpSender::on_ack(const wire::TcpView& v) {
         cwnd_ = std::max<uint64_t>(ssthresh_, mss_);
         dupacks_ = 0;
       } else {
-        // A partial ACK (RFC 6582): the segment at the new una_ is lost too.
+        // A partial ACK (RFC 6582 3.2 step 5): the segment at the new una_
+        // is lost too; without SACK it goes at once.
         retx_next_ = std::max(retx_next_, una_);
         lost_end_ = std::max(lost_end_, una_ + mss_);
+        if (!sack_ok_) {
+          dupacks_ = 0;
+          force_retx_ = true;
+        }
       }
     } else {
       dupacks_ = 0;
@@ -467,6 +481,7 @@ void SimTcpSender::on_ack(const wire::TcpView& v) {
     cwnd_ = ssthresh_;
     retx_next_ = una_;
     lost_end_ = std::max(highest_sacked(), una_ + mss_);
+    force_retx_ = true;  // the first loss goes whatever the pipe (RFC 6675 5 (4.3))
   }
   if (una_ == len_ + 1) rto_at_ = persist_at_ = absl::InfiniteFuture();
 }
@@ -486,7 +501,8 @@ void SimTcpSender::output() {
       if (!h) break;
       const uint32_t len = seg_len(h->left, h->right);
       const uint64_t p = pipe();
-      if (p > 0 && p + std::max<uint32_t>(len, 1) > cwnd_) break;
+      if (!force_retx_ && p > 0 && p + std::max<uint32_t>(len, 1) > cwnd_) break;
+      force_retx_ = false;
       send_segment(h->left, len, true);
       ++stats_.fast_retransmits;
       retx_next_ = h->left + std::max<uint32_t>(len, 1);
@@ -523,8 +539,17 @@ void SimTcpSender::output() {
       if (avail * 2 < max_wnd_) break;
       len = static_cast<uint32_t>(avail);
     }
+    // Limited transmit (RFC 3042): each of the first two duplicate ACKs
+    // lets one more new segment out, to earn the third.
+    const uint64_t allowance = in_recovery_ ? 0 : uint64_t{std::min<uint32_t>(dupacks_, 2)} * mss_;
     const uint64_t p = pipe();
-    if (p > 0 && p + (fin ? 1 : len) > cwnd_) break;
+    if (p > 0 && p + (fin ? 1 : len) > cwnd_ + allowance) break;
+    if (!ts_ok_ && !timed_ && nxt_ >= sent_high_) {
+      // Without timestamps, time one new segment per round trip (RFC 6298 3).
+      timed_ = true;
+      timed_end_ = nxt_;
+      timed_at_ = now;
+    }
     send_segment(nxt_, len, nxt_ < sent_high_);
     nxt_ += fin ? 1 : len;
     max_ = std::max(max_, nxt_);
@@ -560,6 +585,7 @@ void SimTcpSender::on_rto(absl::Time now) {
   ssthresh_ = std::max<uint64_t>((nxt_ - una_) / 2, 2ull * mss_);
   cwnd_ = mss_;
   in_recovery_ = false;
+  force_retx_ = false;
   dupacks_ = 0;
   sacked_.clear();
   loss_until_ = max_;

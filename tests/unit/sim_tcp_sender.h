@@ -7,12 +7,20 @@
 // seeded generator, so both directions are impaired.
 //
 // The sender is small but honest: active open with MSS, window scale,
-// SACK-permitted and timestamps; a byte stream within the receiver's scaled
-// window and a congestion window (slow start, congestion avoidance); RTT from
-// timestamp echoes and RFC 6298 RTO with back-off (go-back-N after a timeout);
-// fast retransmit on three duplicate ACKs or a SACK scoreboard showing holes
-// (RFC 6675-style pipe and recovery); zero-window probes; FIN, then the ACK of
-// inlet's FIN (and of its retransmissions) from TIME_WAIT.
+// SACK-permitted and timestamps (each can be left out); a byte stream within
+// the receiver's scaled window and a congestion window (slow start, congestion
+// avoidance, RFC 5681); RTT from timestamp echoes (or one timed segment per
+// round trip, with Karn's rule) and the RFC 6298 RTO with back-off, go-back-N
+// after a timeout; fast retransmit on three duplicate ACKs (limited transmit,
+// RFC 3042) or a SACK scoreboard with holes, and recovery with an RFC 6675
+// pipe (RFC 6582 NewReno without SACK); sender SWS avoidance, zero-window
+// probes and the persist timer; FIN, then the ACK of inlet's FIN (and of its
+// retransmissions) from TIME_WAIT. It also checks every segment inlet emits
+// against what any receiver must keep (check_emitted).
+//
+// Virtual time moves in quanta (1 ms by default); when nothing is in flight
+// and no timer is due sooner, run() jumps to the next event rather than
+// polling through idle milliseconds.
 #pragma once
 
 #include <cstdint>
@@ -184,10 +192,14 @@ class SimTcpSender {
   uint32_t dupacks_ = 0;
   bool in_recovery_ = false;
   uint64_t recover_ = 0, retx_next_ = 0, lost_end_ = 0;
+  bool force_retx_ = false;    // the next hole goes out whatever the pipe
   uint64_t loss_until_ = 0;    // after a timeout: no fast recovery below this
   std::vector<Range> sacked_;  // sorted, disjoint, above una_
 
   std::optional<absl::Duration> srtt_;
+  bool timed_ = false;  // without timestamps: a segment being timed (Karn)
+  uint64_t timed_end_ = 0;
+  absl::Time timed_at_;
   absl::Duration rttvar_ = absl::ZeroDuration();
   uint32_t backoff_ = 0;
   absl::Time rto_at_ = absl::InfiniteFuture();

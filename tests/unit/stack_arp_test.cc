@@ -229,7 +229,7 @@ TEST_CASE("Linux neighbour aging: REACHABLE -> STALE after base_reachable_time_m
 }
 
 TEST_CASE("Linux unres_qlen: output to an unresolved neighbour asks once, holds the newest packets, flushes on reply") {
-  StackHarness h;  // unres_qlen 3
+  StackHarness h({.sysctls = {{Tunable::kNeighUnresQlen, 3}}});
   const auto before = h.snapshot();
   for (char c = '1'; c <= '5'; ++c) {
     const uint8_t payload[] = {static_cast<uint8_t>(c)};

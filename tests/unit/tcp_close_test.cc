@@ -383,6 +383,28 @@ TEST_CASE("RFC 2525 2.17: close() with unread data sends a reset, not a FIN (TCP
   c.h.finish();
 }
 
+TEST_CASE("RFC 2525 2.17: close() with unread data resets a half-closed connection too") {
+  Connected c;
+  Peer& p = c.peer;
+  c.sock()->shutdown_write();
+  REQUIRE(c.h.poll().size() == 1);
+  p.set_ack(p.iss() + 2);
+  p.data(p.off(0), 300);  // acknowledges our FIN: FIN_WAIT_2
+  REQUIRE(c.sock()->state() == TcpState::kFinWait2);
+  auto before = c.h.snapshot();
+  c.sock()->close();
+  auto out = c.h.poll();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].flags() == kRstAck);
+  CHECK(out[0].h.seq == p.iss() + 2);
+  CHECK(out[0].h.ack == p.off(300));
+  CHECK(c.h.counter_diff(before, io(0, 1, {{Counter::TcpExtTCPAbortOnClose, 1},
+                                           {Counter::TcpOutRsts, 1}})) == "");
+  CHECK(c.h.tcp().connection_count() == 0);
+  CHECK(c.h.held() == 0);
+  c.h.finish();
+}
+
 TEST_CASE("RFC 9293 3.10.7.4: a FIN beyond a hole waits for the hole; a bare FIN out of order is ACKed at once") {
   Connected c({}, near_wrap(0xFFFFFFF0u));
   Peer& p = c.peer;

@@ -144,6 +144,19 @@ TEST_CASE("RFC 7323 1.3 / RFC 2018 2: the SYN-ACK carries an option only when th
   }
 }
 
+TEST_CASE("RFC 7323 2.3: a window shift above 14 is used as 14; an MSS below 88 as 88") {
+  TcpHarness h;
+  TcpListener* l = h.listen(80);
+  PeerOptions po;
+  po.wscale = 15;
+  po.mss = 20;
+  Peer peer(h, po);
+  peer.handshake(l);
+  CHECK(peer.sock()->send_window_scale() == 14);
+  CHECK(peer.sock()->peer_mss() == 88);
+  h.finish();
+}
+
 TEST_CASE("RFC 9293 3.7.1: the SYN-ACK announces the MSS of the interface the SYN came in on") {
   HarnessOptions ho;
   ho.mtu = 1280;

@@ -7,6 +7,8 @@
 // receive-buffer autotuning.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "tcp_fixture.h"
 
 namespace inlet::tcp_test {
@@ -158,6 +160,28 @@ TEST_CASE("Header prediction: only plain in-order segments take the fast path") 
   CHECK(c.h.count(Counter::TcpExtTCPHPHits) - before.values[static_cast<size_t>(Counter::TcpExtTCPHPHits)] == 2);
   CHECK(c.sock()->readable_bytes() == 500);
   CHECK(c.sock()->state() == TcpState::kCloseWait);
+  c.h.finish();
+}
+
+// --- malformed segments ---------------------------------------------------------------
+
+TEST_CASE("RFC 9293 3.1: a segment with a bad checksum or a truncated header is dropped and counted, never answered") {
+  Connected c;
+  Peer& p = c.peer;
+  Bytes bad = p.data_frame(p.off(0), 100);
+  bad[bad.size() - 1] ^= 0x5A;  // a payload byte: the TCP checksum no longer holds
+  auto before = c.h.snapshot();
+  CHECK(c.h.deliver(bad).empty());
+  CHECK(c.h.counter_diff(before, io(1, 0, {{Counter::TcpInCsumErrors, 1}, {Counter::TcpInErrs, 1}})) == "");
+  CHECK(c.sock()->readable_bytes() == 0);
+  before = c.h.snapshot();
+  const uint8_t stub[10] = {0x9c, 0x40, 0x00, 0x50};
+  CHECK(c.h.deliver(c.h.peer().ipv4(c.h.our_mac(), c.h.our_ip(), wire::ipproto::kTcp, stub)).empty());
+  CHECK(c.h.counter_diff(before, io(1, 0, {{Counter::TcpInErrs, 1}})) == "");
+  // The connection is unharmed.
+  auto out = p.data(p.off(0), 100);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].h.ack == p.off(100));
   c.h.finish();
 }
 
@@ -730,6 +754,15 @@ TEST_CASE("RFC 9293 3.8.6.2.2: zero window, a window probe answered at the old e
   CHECK(out[0].h.ack == p.off(8192));
   CHECK(out[0].h.window == 0);
   CHECK(c.h.counter_diff(before, io(1, 1, {{Counter::TcpExtTCPZeroWindowDrop, 1}})) == "");
+  // Linux probes with an empty segment one below RCV.NXT (tcp_xmit_probe_skb):
+  // unacceptable, so answered with an ACK showing the window.
+  before = c.h.snapshot();
+  out = p.send(p.frame(kAck, p.off(8191)));
+  edge.see(out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].h.ack == p.off(8192));
+  CHECK(out[0].h.window == 0);
+  CHECK(c.h.counter_diff(before, io(1, 1, {{Counter::TcpInErrs, 1}})) == "");
   // A pure ACK at RCV.NXT is still acceptable at zero window.
   before = c.h.snapshot();
   CHECK(p.send(p.frame(kAck, p.off(8192))).empty());
@@ -838,6 +871,110 @@ TEST_CASE("net.ipv4.tcp_moderate_rcvbuf: a long fat stream grows rcvbuf (within 
     } else {
       CHECK(max_rcvbuf == 131072);
     }
+    c.h.finish();
+  }
+}
+
+TEST_CASE("RFC 9293 / RFC 2018 / RFC 2883: a randomly reordered, duplicated, overlapping stream across 2^32 is delivered exactly once, with consistent ACKs, SACKs and window") {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    HarnessOptions ho;
+    ho.sysctls = {{Tunable::kPoolBuffers, 2048}};
+    Connected c(ho, near_wrap(0xFFFF0000u + seed * 4096));
+    Peer& p = c.peer;
+    const uint8_t ws = c.sock()->receive_window_scale();
+    constexpr uint32_t kStream = 400000;
+    std::vector<bool> sent(kStream, false);
+    SeqNum ack(p.off(0));
+    SeqNum right(p.off(0) + 65535);
+    RightEdge edge(ws);
+    uint32_t read = 0;
+    uint64_t sacks = 0, dsacks = 0;
+    auto check_acks = [&](const std::vector<Seg>& out) {
+      edge.see(out);
+      for (const Seg& s : out) {
+        REQUIRE((s.flags() & fl::kRst) == 0);
+        const SeqNum a(s.h.ack);
+        CHECK(a >= ack);  // never backwards
+        ack = a;
+        right = a + (uint32_t{s.h.window} << ws);
+        const auto blocks = s.sack();
+        for (size_t i = 0; i < blocks.size(); ++i) {
+          const SeqNum l(blocks[i].left), r(blocks[i].right);
+          CHECK(l < r);
+          // Every reported byte was sent by the peer.
+          bool was_sent = true;
+          for (SeqNum x = l; x < r; x += 1) {
+            const uint32_t o = static_cast<uint32_t>(x - SeqNum(p.off(0)));
+            was_sent = was_sent && o < kStream && sent[o];
+          }
+          CHECK(was_sent);
+          const bool dsack = i == 0 && (r <= a || (blocks.size() > 1 && SeqNum(blocks[1].left) <= l &&
+                                                   r <= SeqNum(blocks[1].right)));
+          if (dsack) {
+            ++dsacks;
+          } else {
+            ++sacks;
+            CHECK(l > a);  // SACK blocks lie above the cumulative ACK
+          }
+        }
+      }
+    };
+    for (int step = 0; step < 600; ++step) {
+      std::vector<Bytes> frames;
+      const int n = 1 + static_cast<int>(rng() % 8);
+      for (int i = 0; i < n; ++i) {
+        const uint32_t base = static_cast<uint32_t>(ack - SeqNum(p.off(0)));
+        const uint32_t span = static_cast<uint32_t>(right - ack);
+        if (span == 0) break;
+        // Mostly new data anywhere in the window, sometimes old data.
+        uint32_t start = base + static_cast<uint32_t>(rng() % span);
+        if (rng() % 8 == 0) start = base > 3000 ? base - static_cast<uint32_t>(rng() % 3000) : 0;
+        uint32_t len = 1 + static_cast<uint32_t>(rng() % (rng() % 4 == 0 ? 40 : 1400));
+        len = std::min(len, static_cast<uint32_t>(right - SeqNum(p.off(start))));
+        len = std::min(len, kStream - std::min(start, kStream));
+        if (len == 0) continue;
+        for (uint32_t k = start; k < start + len; ++k) sent[k] = true;
+        frames.push_back(p.data_frame(p.off(start), len));
+      }
+      if (frames.empty()) {
+        c.h.clock().advance(absl::Milliseconds(50));
+        check_acks(c.h.poll());
+      } else {
+        check_acks(p.send(frames));
+      }
+      if (rng() % 3 == 0) read += static_cast<uint32_t>(p.read_all(p.off(read)));
+      if (rng() % 5 == 0) check_acks(c.h.wait(absl::Milliseconds(40), absl::Milliseconds(40)));
+      if (rng() % 4 == 0) check_acks(c.h.poll());  // window updates after reads
+      if (SeqNum(p.off(kStream)) <= ack) break;
+    }
+    // The peer retransmits from the cumulative ACK until everything is in.
+    for (int guard = 0; guard < 10000 && ack < SeqNum(p.off(kStream)); ++guard) {
+      const uint32_t from = static_cast<uint32_t>(ack - SeqNum(p.off(0)));
+      const uint32_t len = std::min<uint32_t>({1000, kStream - from, static_cast<uint32_t>(right - ack)});
+      if (len > 0) {
+        for (uint32_t k = from; k < from + len; ++k) sent[k] = true;
+        check_acks(p.data(p.off(from), len));
+        // The segment at RCV.NXT is never refused, however full the OOO queue.
+        // (Its ACK may be delayed: look at RCV.NXT.)
+        CHECK(c.sock()->rcv_nxt() >= SeqNum(p.off(from + len)));
+      }
+      read += static_cast<uint32_t>(p.read_all(p.off(read)));
+      check_acks(c.h.poll());
+      if (len == 0) check_acks(c.h.wait(absl::Milliseconds(40), absl::Milliseconds(40)));
+    }
+    CHECK(ack == SeqNum(p.off(kStream)));
+    read += static_cast<uint32_t>(p.read_all(p.off(read)));
+    CHECK(read == kStream);
+    CHECK(c.sock()->bytes_received() == kStream);
+    CHECK(c.sock()->ooo_segments() == 0);
+    CHECK(sacks > 100);
+    CHECK(dsacks > 10);
+    // The run went through merging, pruning and dropping out-of-order data.
+    CHECK(c.h.count(Counter::TcpExtTCPOFOMerge) > 100);
+    CHECK(c.h.count(Counter::TcpExtOfoPruned) > 0);
+    CHECK(c.h.count(Counter::TcpExtTCPOFODrop) > 0);
     c.h.finish();
   }
 }

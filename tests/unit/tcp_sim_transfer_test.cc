@@ -244,6 +244,32 @@ TEST_CASE("all impairments together, both directions: exact delivery for every s
   CHECK(retx > 0);
 }
 
+// Without the options (RFC 9293 alone): no SACK, so NewReno recovery from
+// duplicate ACKs; no timestamps, so no PAWS, and inlet times its RTT by the
+// window; no window scaling, so 64 KB at most in flight.
+TEST_CASE("a sender without SACK, timestamps or window scaling, over a lossy wire") {
+  uint64_t retx = 0, fast = 0;
+  for (uint64_t seed = 21; seed < 21 + seeds(); ++seed) {
+    CAPTURE(seed);
+    SenderConfig sc;
+    sc.sack = false;
+    sc.timestamps = false;
+    sc.window_scaling = false;
+    WorldConfig c = with_faults(seed, 0.02, 0.03, 0.01, 0.005);
+    c.ack_path.drop = 0.02;
+    const Outcome o = transfer(std::move(c), 512 * 1024, seed, sc);
+    INFO(summary(o));
+    check_common(o);
+    CHECK(o.sender.dsacks == 0);
+    CHECK(o.sender.sack_blocks == 0);
+    CHECK(o.sender.max_window <= 65535);
+    retx += o.sender.retransmits;
+    fast += o.sender.fast_retransmits;
+  }
+  CHECK(retx > 0);
+  CHECK(fast > 0);  // three duplicate ACKs (RFC 5681 3.2), helped by limited transmit
+}
+
 TEST_CASE("the same seed gives the same faults, the same counters and the same transfer") {
   const Outcome a = transfer(everything(42), 1024 * 1024, 3);
   const Outcome b = transfer(everything(42), 1024 * 1024, 3);
@@ -289,17 +315,25 @@ TEST_CASE("a slow reader: zero window advertised, probed, reopened, and the stre
     CHECK(o.sender.retransmits == 0);
   }
   SUBCASE("window updates lost on the way back: the probes find the reopened window") {
-    WorldConfig c = with_faults(5, 0.01, 0, 0, 0);
-    c.ack_path.drop = 0.15;
-    c.app.read_every = absl::Seconds(1);
-    c.app.read_chunk = 128 * 1024;
-    const Outcome o = transfer(std::move(c), 512 * 1024, 22);
-    INFO(summary(o), " zero-window ACKs=", o.sender.zero_window_acks,
-         " probes=", o.sender.zero_window_probes, " acks dropped=", o.acks_dropped);
-    check_common(o);
-    CHECK(o.get(Counter::TcpExtTCPToZeroWindowAdv) > 0);
-    CHECK(o.get(Counter::TcpExtTCPFromZeroWindowAdv) > 0);
-    CHECK(o.sender.zero_window_probes > 0);
+    const uint64_t n = std::getenv("INLET_SIM_SEEDS") != nullptr ? seeds() : 1;
+    uint64_t to_zero = 0, from_zero = 0, probes = 0;
+    for (uint64_t seed = 5; seed < 5 + n; ++seed) {
+      CAPTURE(seed);
+      WorldConfig c = with_faults(seed, 0.01, 0, 0, 0);
+      c.ack_path.drop = 0.15;
+      c.app.read_every = absl::Seconds(1);
+      c.app.read_chunk = 128 * 1024;
+      const Outcome o = transfer(std::move(c), 512 * 1024, 22);
+      INFO(summary(o), " zero-window ACKs=", o.sender.zero_window_acks,
+           " probes=", o.sender.zero_window_probes, " acks dropped=", o.acks_dropped);
+      check_common(o);
+      to_zero += o.get(Counter::TcpExtTCPToZeroWindowAdv);
+      from_zero += o.get(Counter::TcpExtTCPFromZeroWindowAdv);
+      probes += o.sender.zero_window_probes;
+    }
+    CHECK(to_zero > 0);
+    CHECK(from_zero > 0);
+    CHECK(probes > 0);
   }
 }
 
@@ -357,7 +391,13 @@ TEST_CASE("300 concurrent connections, interleaved, all exact and all closed") {
     CHECK(world.stack().pool().in_use() == 0);
   };
   SUBCASE("clean") { run(std::nullopt); }
-  SUBCASE("lossy, reordering, duplicating, corrupting wire") { run(77); }
+  SUBCASE("lossy, reordering, duplicating, corrupting wire") {
+    const uint64_t n = std::getenv("INLET_SIM_SEEDS") != nullptr ? seeds() : 1;
+    for (uint64_t seed = 77; seed < 77 + n; ++seed) {
+      CAPTURE(seed);
+      run(seed);
+    }
+  }
 }
 
 // tcp_rcv_space_adjust (net.ipv4.tcp_moderate_rcvbuf): with an application
