@@ -35,6 +35,18 @@ bool TcpLayer::acceptable(const TcpSocket& s, const Segment& g) const {
   return seq_in(g.seq, s.rcv_nxt_, right) || seq_in(g.seq + (seg_len - 1), s.rcv_nxt_, right);
 }
 
+// RFC 2883: one D-SACK block per ACK. Duplicates arriving together in one
+// poll that touch or continue the block extend it, so a batch of
+// retransmitted segments is reported whole rather than only its last one.
+void TcpLayer::note_dsack(TcpSocket& s, const SeqRange& dup) {
+  if (s.dsack_ && dup.left <= s.dsack_->right && s.dsack_->left <= dup.right) {
+    s.dsack_->left = seq_min(s.dsack_->left, dup.left);
+    s.dsack_->right = seq_max(s.dsack_->right, dup.right);
+  } else if (!s.dsack_) {
+    s.dsack_ = dup;
+  }
+}
+
 bool TcpLayer::challenge_allowed() {
   const absl::Time now = clock_.now();
   if (now - challenge_window_start_ >= absl::Seconds(1)) {
@@ -126,7 +138,7 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
     if (g.len > 0 && g.end() <= s.rcv_nxt_) {
       // Old data again (a spurious retransmission): D-SACK it (RFC 2883 4.1).
       // The drop reason counts TcpExtTCPDSACKOldSent.
-      if (s.sack_ok_) s.dsack_ = SeqRange{g.seq, g.end()};
+      if (s.sack_ok_) note_dsack(s, SeqRange{g.seq, g.end()});
       schedule_ack(s, true);
       drop(std::move(p), DropReason::kTcpDuplicate);
       return;
@@ -269,14 +281,14 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
   bool ack_now = false;
   if (g.len > 0 && seq <= s.rcv_nxt_) {
     if (end <= s.rcv_nxt_) {
-      if (s.sack_ok_) s.dsack_ = SeqRange{seq, end};  // counted by the drop reason
+      if (s.sack_ok_) note_dsack(s, SeqRange{seq, end});  // counted by the drop reason
       schedule_ack(s, true);
       drop(std::move(p), DropReason::kTcpDuplicate);
       return;
     }
     if (seq < s.rcv_nxt_) {  // an old prefix: keep only what is new
       if (s.sack_ok_) {
-        s.dsack_ = SeqRange{seq, s.rcv_nxt_};
+        note_dsack(s, SeqRange{seq, s.rcv_nxt_});
         counters_.add(Counter::TcpExtTCPDSACKOldSent);
       }
       p->pull(static_cast<uint32_t>(s.rcv_nxt_ - seq));
@@ -330,7 +342,7 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
     OooInsert r = s.ooo_.insert(std::move(p), seq, end);
     if (r.merged > 0) counters_.add(Counter::TcpExtTCPOFOMerge, r.merged);
     if (r.dsack && s.sack_ok_) {
-      s.dsack_ = r.dsack;
+      note_dsack(s, *r.dsack);
       counters_.add(Counter::TcpExtTCPDSACKOfoSent);
     }
     // The block holding the newest data goes first (RFC 2018 4) — for a
@@ -417,6 +429,18 @@ void TcpLayer::update_sack_blocks(TcpSocket& s, const SeqRange& added) {
   }
   s.sack_blocks_ = out;
   s.sack_count_ = n;
+  // Remember that this block grew in this poll (merged with what it absorbed).
+  uint8_t t = 0;
+  for (uint8_t i = 0; i < s.touched_count_; ++i) {
+    const SeqRange& b = s.sack_touched_[i];
+    if (!(newest.left <= b.left && b.right <= newest.right)) s.sack_touched_[t++] = b;
+  }
+  if (t == s.sack_touched_.size()) {  // full: the oldest has had its turn
+    for (uint8_t i = 1; i < t; ++i) s.sack_touched_[i - 1] = s.sack_touched_[i];
+    --t;
+  }
+  s.sack_touched_[t++] = newest;
+  s.touched_count_ = t;
 }
 
 // tcp_prune_ofo_queue: drop from the highest sequence down until `needed`

@@ -823,9 +823,23 @@ void TcpLayer::flush() {
   for (size_t i = 0; i < ack_list_.size(); ++i) {
     TcpSocket* s = ack_list_[i];
     s->ack_scheduled_ = false;
-    if (s->in_use_ && s->state_ != TcpState::kClosed && s->state_ != TcpState::kTimeWait) {
+    if (s->in_use_ && s->ack_owed_ && s->state_ != TcpState::kClosed &&
+        s->state_ != TcpState::kTimeWait) {
+      // Several SACK blocks grew in this poll: each older one leads a
+      // duplicate ACK of its own, the newest goes in the final ACK, so the
+      // sender's scoreboard misses nothing (at most 4 ACKs per poll).
+      for (uint8_t k = 0; s->sack_ok_ && k + 1 < s->touched_count_; ++k) {
+        for (uint8_t b = 0; b < s->sack_count_; ++b) {
+          const SeqRange& blk = s->sack_blocks_[b];
+          if (blk.left <= s->sack_touched_[k].left && s->sack_touched_[k].right <= blk.right) {
+            send_ack(*s, &blk);
+            break;
+          }
+        }
+      }
       send_ack(*s);
     }
+    s->touched_count_ = 0;
     maybe_release(*s);
   }
   ack_list_.clear();

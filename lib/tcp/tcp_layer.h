@@ -148,6 +148,7 @@ class TcpLayer final : public TransportReceiver {
   void queue_data(TcpSocket& s, PacketRef p, Segment& g);
   void process_fin(TcpSocket& s);
   void update_sack_blocks(TcpSocket& s, const SeqRange& newest);
+  void note_dsack(TcpSocket& s, const SeqRange& dup);
   void prune_ooo(TcpSocket& s, SeqNum keep_below, size_t needed);
   void measure_rcv_rtt(TcpSocket& s, const Segment& g);
   void space_adjust(TcpSocket& s);
@@ -156,7 +157,7 @@ class TcpLayer final : public TransportReceiver {
 
   // Output pieces (tcp_output.cc).
   void schedule_ack(TcpSocket& s, bool now);
-  void send_ack(TcpSocket& s);
+  void send_ack(TcpSocket& s, const SeqRange* first = nullptr);
   // RFC 5961 challenge ACK within tcp_challenge_ack_limit; false when the
   // budget is spent (counted as TcpExtTCPACKSkippedChallenge).
   bool send_challenge_ack(TcpSocket& s);

@@ -94,6 +94,7 @@ uint32_t TcpLayer::select_window(TcpSocket& s) {
 void TcpLayer::schedule_ack(TcpSocket& s, bool now) {
   if (now) {
     timers_.cancel(s.delack_timer_);
+    s.ack_owed_ = true;
     if (!s.ack_scheduled_) {
       s.ack_scheduled_ = true;
       ack_list_.push_back(&s);
@@ -106,15 +107,20 @@ void TcpLayer::schedule_ack(TcpSocket& s, bool now) {
   }
 }
 
-void TcpLayer::send_ack(TcpSocket& s) {
+void TcpLayer::send_ack(TcpSocket& s, const SeqRange* first) {
   timers_.cancel(s.delack_timer_);
+  s.ack_owed_ = false;
   wire::TcpOptions o;
   if (s.ts_ok_) o.timestamps = wire::TcpTimestamps{ts_now() + s.ts_offset_, s.ts_recent_};
   if (s.sack_ok_) {
     // RFC 2883: a D-SACK block goes first; with timestamps 3 blocks fit.
+    // `first` (a block that grew this poll) comes next, then the others by
+    // recency (RFC 2018 4).
     const size_t room = s.ts_ok_ ? 3 : 4;
     if (s.dsack_) o.add_sack({s.dsack_->left.raw(), s.dsack_->right.raw()});
+    if (first != nullptr && o.sack_count < room) o.add_sack({first->left.raw(), first->right.raw()});
     for (uint8_t i = 0; i < s.sack_count_ && o.sack_count < room; ++i) {
+      if (first != nullptr && s.sack_blocks_[i] == *first) continue;
       o.add_sack({s.sack_blocks_[i].left.raw(), s.sack_blocks_[i].right.raw()});
     }
   }
@@ -126,6 +132,7 @@ void TcpLayer::send_ack(TcpSocket& s) {
 }
 
 void TcpLayer::send_fin(TcpSocket& s) {
+  s.ack_owed_ = false;  // the FIN carries the same acknowledgment
   wire::TcpOptions o;
   if (s.ts_ok_) o.timestamps = wire::TcpTimestamps{ts_now() + s.ts_offset_, s.ts_recent_};
   const uint32_t win = select_window(s);

@@ -149,6 +149,12 @@ class TcpSocket {
 
   // ACK state.
   bool ack_scheduled_ = false;   // on the layer's end-of-poll ACK list
+  bool ack_owed_ = false;        // an ACK is due (a FIN or reset sent meanwhile pays it)
+  // SACK blocks that grew during this poll, oldest first: each is reported
+  // first in an ACK of its own at the end of the poll (RFC 2018 4), so
+  // batching never hides a block's growth from the sender.
+  std::array<SeqRange, 4> sack_touched_{};
+  uint8_t touched_count_ = 0;
   bool window_update_ = false;
   uint32_t quickack_ = 0;
   std::optional<SeqRange> dsack_;
