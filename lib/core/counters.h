@@ -101,7 +101,6 @@ std::string_view counter_name(Counter c);
   X(kIpMartianSource, IpExtInMartianSrc)                                       \
   X(kIpNotForUs, IpInAddrErrors)                                               \
   X(kIpMulticastNotJoined, IpInAddrErrors)                                     \
-  X(kIpFragmentNoReassembly, IpReasmFails)                                     \
   X(kIpReasmTooBig, IpReasmFails)                                              \
   X(kIpReasmOverLimit, IpReasmFails)                                           \
   X(kIpReasmOverlap, IpReasmFails)                                             \

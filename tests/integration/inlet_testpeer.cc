@@ -530,13 +530,13 @@ const Kind kKinds[] = {
        Frame f = SimPeer(c.src_mac, c.src_ip).udp(c.dst_mac, other, kSrcPort, c.port, payload());
        return f;
      }},
-    {"fragment", "a first fragment (MF set): no reassembly yet, counted", "IP_FRAGMENT_NO_REASSEMBLY",
-     "IpInReceives IpReasmReqds IpReasmFails", -1,
+    {"fragment-past-64k", "a fragment reaching past 65535 bytes (ping of death): refused",
+     "IP_REASM_TOO_BIG", "IpInReceives IpReasmReqds IpReasmFails", -1,
      [](const Ctx& c) {
        wire::Ipv4Repr r{.src = c.src_ip, .dst = c.dst_ip, .protocol = wire::ipproto::kUdp};
        r.more_fragments = true;
-       std::vector<uint8_t> d = udp_datagram(c, c.src_ip, c.port, 64);
-       d.resize(48);  // the first 48 bytes of a longer datagram
+       r.frag_offset = 65528;  // the largest offset: any data runs past 65535
+       std::vector<uint8_t> d(48, 0x5a);
        return ipv4_frame(c, r, d);
      }},
     {"unknown-protocol", "protocol 253: RFC 1122 3.2.2.1 protocol unreachable back",
