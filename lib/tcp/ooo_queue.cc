@@ -72,11 +72,4 @@ OooInsert OooQueue::insert(PacketRef p, SeqNum seq, SeqNum end) {
   return r;
 }
 
-SeqRange OooQueue::block_around(const Packet* p) const {
-  SeqRange r{seg_seq(p), seg_end(p)};
-  for (const Packet* q = p->prev; q != nullptr && seg_end(q) == r.left; q = q->prev) r.left = seg_seq(q);
-  for (const Packet* q = p->next; q != nullptr && seg_seq(q) == r.right; q = q->next) r.right = seg_end(q);
-  return r;
-}
-
 }  // namespace inlet::tcp

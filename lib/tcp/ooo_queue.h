@@ -63,9 +63,6 @@ class OooQueue {
   size_t truesize() const { return q_.truesize(); }
   SeqNum lowest() const { return seg_seq(q_.front()); }
   SeqNum highest_end() const { return seg_end(q_.back()); }
-  // The contiguous queued range around a queued packet (walks neighbours:
-  // O(block length), for tests and diagnostics, not the per-packet path).
-  SeqRange block_around(const Packet* p) const;
   // Calls f(SeqRange) for each contiguous block, lowest first.
   template <class F>
   void for_each_block(F&& f) const {

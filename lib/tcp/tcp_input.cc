@@ -515,7 +515,6 @@ void TcpLayer::socket_read(TcpSocket& s, size_t bytes, size_t truesize) {
   if (2u * static_cast<uint32_t>(cur) <= max_win) {
     const uint32_t fresh = free_window(s);
     if (fresh >= s.rcv_mss_ && fresh >= 2u * static_cast<uint32_t>(cur)) {
-      s.window_update_ = true;
       schedule_ack(s, true);
     }
   }

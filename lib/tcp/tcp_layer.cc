@@ -569,7 +569,6 @@ TcpSocket* TcpLayer::new_connection(const FourTuple& t, uint16_t ifindex, SeqNum
   s.rcvbuf_ = static_cast<size_t>(tunables_.get_vector(Tunable::kTcpRmem)[1]);
   s.scaling_ratio_ = 128;
   s.ack_scheduled_ = false;
-  s.window_update_ = false;
   s.quickack_ = 0;
   s.dsack_.reset();
   s.sack_count_ = 0;

@@ -125,7 +125,6 @@ void TcpLayer::send_ack(TcpSocket& s, const SeqRange* first) {
     }
   }
   s.dsack_.reset();
-  s.window_update_ = false;
   const uint32_t win = select_window(s);
   emit(s.tuple_, s.snd_nxt_, s.rcv_nxt_, wire::tcpflag::kAck,
        static_cast<uint16_t>(std::min<uint32_t>(win >> s.rcv_wscale_, 65535)), o);

@@ -155,7 +155,6 @@ class TcpSocket {
   // batching never hides a block's growth from the sender.
   std::array<SeqRange, 4> sack_touched_{};
   uint8_t touched_count_ = 0;
-  bool window_update_ = false;
   uint32_t quickack_ = 0;
   std::optional<SeqRange> dsack_;
   std::array<SeqRange, 4> sack_blocks_{};  // most recent first (RFC 2018 4)
