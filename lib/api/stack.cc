@@ -72,7 +72,7 @@ absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue>
   ports_.push_back(std::move(port));
   link::Interface& iface = link_.add_interface(std::move(config), raw);
   iface.set_tagged_only(spec.tagged_only);
-  add_connected_routes(iface);
+  if (absl::Status st = add_connected_routes(iface); !st.ok()) return st;
   raw->attach(pool_);
   poller_.add_queue(raw, [this, &iface](std::span<PacketRef> batch) { link_.input(iface, batch); });
   return &iface;
@@ -88,7 +88,7 @@ absl::Status Stack::check_addresses(const std::vector<link::InterfaceAddress>& a
   return absl::OkStatus();
 }
 
-void Stack::add_connected_routes(const link::Interface& iface) {
+absl::Status Stack::add_connected_routes(const link::Interface& iface) {
   for (const link::InterfaceAddress& a : iface.addresses()) {
     // Connected route (scope link, as the kernel's proto kernel routes); a
     // second address on the same subnet is fine.
@@ -96,8 +96,13 @@ void Stack::add_connected_routes(const link::Interface& iface) {
     r.prefix = a.network();
     r.prefix_length = a.prefix_length;
     r.nexthops[0] = {iface.ifindex(), wire::kIpv4Any, 1};
-    (void)ip_.routes().add(r);
+    absl::Status st = ip_.routes().add(r);
+    // A full FIB must not leave an interface silently unroutable.
+    if (!st.ok() && !absl::IsAlreadyExists(st)) {
+      return absl::Status(st.code(), absl::StrCat(iface.name(), ": connected route: ", st.message()));
+    }
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16_t vid,
@@ -115,7 +120,9 @@ absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16
   if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
   config.addresses = std::move(spec.addresses);
   absl::StatusOr<link::Interface*> sub = link_.add_vlan(*parent, vid, std::move(config));
-  if (sub.ok()) add_connected_routes(**sub);
+  if (sub.ok()) {
+    if (absl::Status st = add_connected_routes(**sub); !st.ok()) return st;
+  }
   return sub;
 }
 
@@ -139,7 +146,9 @@ absl::StatusOr<link::Interface*> Stack::add_bridge(const std::vector<uint16_t>& 
   if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
   config.addresses = std::move(spec.addresses);
   absl::StatusOr<link::Interface*> device = link_.add_bridge(std::move(members), std::move(config));
-  if (device.ok()) add_connected_routes(**device);
+  if (device.ok()) {
+    if (absl::Status st = add_connected_routes(**device); !st.ok()) return st;
+  }
   return device;
 }
 

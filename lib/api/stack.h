@@ -151,7 +151,7 @@ class Stack {
  private:
   absl::Status check_addresses(const std::vector<link::InterfaceAddress>& addresses) const;
   // The connected route of each of the interface's addresses.
-  void add_connected_routes(const link::Interface& iface);
+  absl::Status add_connected_routes(const link::Interface& iface);
 
   Tunables tunables_;
   MonotonicClock default_clock_;

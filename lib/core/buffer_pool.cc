@@ -81,6 +81,7 @@ PacketRef BufferPool::alloc() {
 }
 
 PacketRef BufferPool::clone(const PacketRef& p) {
+  if (p->pool != this) return p->pool->clone(p);  // slabs belong to their own pool
   Packet* d = take_descriptor();
   if (d == nullptr) {
     ++alloc_failures_;
@@ -106,6 +107,7 @@ size_t copy_frame(const Packet& p, std::span<uint8_t> out) {
 }
 
 bool BufferPool::make_writable(PacketRef& p) {
+  if (p->pool != this) return p->pool->make_writable(p);  // slabs belong to their own pool
   if (!is_shared(p)) return true;
   if (free_slab_top_ == 0) {
     ++alloc_failures_;

@@ -39,7 +39,11 @@ class BufferPool {
   // skb_cow: make `p` safe to write. A shared slab is copied into a fresh one;
   // returns false (leaving `p` untouched) when the pool has no slab to spare.
   bool make_writable(PacketRef& p);
-  bool is_shared(const PacketRef& p) const { return slab_refs_[p->slab] > 1; }
+  // Any packet, whichever pool it came from (clone and make_writable, too,
+  // act on the packet's own pool).
+  bool is_shared(const PacketRef& p) const {
+    return p->pool == this ? slab_refs_[p->slab] > 1 : p->pool->is_shared(p);
+  }
 
   // The only way a packet dies early: counts `reason` and gives it back.
   void free(PacketRef&& p, DropReason reason);

@@ -24,14 +24,14 @@ namespace inlet {
   X(IpInReceives) X(IpInHdrErrors) X(IpInAddrErrors) X(IpForwDatagrams)        \
   X(IpInUnknownProtos) X(IpInDiscards) X(IpInDelivers) X(IpOutRequests)        \
   X(IpOutDiscards) X(IpOutNoRoutes) X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) X(IpReasmTimeout)            \
-  X(IpFragOKs) X(IpFragFails) X(IpFragCreates) X(IpExtInNoRoutes)            \
+  X(IpFragOKs) X(IpFragFails) X(IpFragCreates)            \
   X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts)             \
   X(IpExtInMcastPkts) X(IpExtOutMcastPkts) X(IpExtInOctets) X(IpExtOutOctets)                       \
   X(IpExtInMartianSrc)                                                         \
   /* ICMP (/proc/net/snmp Icmp: and IcmpMsg:) */                               \
   X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs)      \
   X(IcmpInTimeExcds) X(IcmpInParmProbs) X(IcmpInEchos) X(IcmpInEchoReps)       \
-  X(IcmpInIgnored) X(IcmpOutMsgs) X(IcmpOutErrors) X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost)                    \
+  X(IcmpInIgnored) X(IcmpOutMsgs) X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost)                    \
   X(IcmpOutDestUnreachs) X(IcmpOutEchoReps) X(IcmpOutTimeExcds)                                    \
   X(IcmpMsgInType0) X(IcmpMsgInType3) X(IcmpMsgInType8) X(IcmpMsgInType11)     \
   X(IcmpMsgOutType0) X(IcmpMsgOutType3) X(IcmpMsgOutType11)                                        \
@@ -55,7 +55,7 @@ namespace inlet {
   X(TcpExtTCPToZeroWindowAdv) X(TcpExtTCPFromZeroWindowAdv)                    \
   X(TcpExtTCPWantZeroWindowAdv) X(TcpExtTCPAbortOnData) X(TcpExtTCPAbortOnClose) \
   X(TcpExtTCPAbortOnTimeout) X(TcpExtTCPTimeWaitOverflow) X(TcpExtTW)           \
-  X(TcpExtTCPSynRetrans) X(TcpExtTCPACKSkippedChallenge) X(TcpExtTCPRcvCoalesce) \
+  X(TcpExtTCPSynRetrans) X(TcpExtTCPACKSkippedChallenge) \
   X(TcpExtTCPNoSocket) X(TcpExtTCPQuickAck) X(TcpExtIPReversePathFilter) \
   /* bridge (inlet names: Linux keeps no counters for these) */                \
   X(BridgeFdbLearned) X(BridgeFdbMoved) X(BridgeFdbAged) X(BridgeFdbFull)      \
@@ -111,13 +111,11 @@ std::string_view counter_name(Counter c);
   X(kIpRouteBlackhole, IpOutDiscards)                                          \
   X(kIpRouteUnreachable, IpOutNoRoutes)                                        \
   X(kIpRouteProhibit, IpOutNoRoutes)                                           \
-  X(kIpForwardDisabled, IpInAddrErrors)                                        \
   X(kIpUnknownProtocol, IpInUnknownProtos)                                     \
   X(kIpNoRoute, IpOutNoRoutes)                                                 \
   X(kIpOutTooBig, IpOutDiscards)                                               \
   X(kIcmpTooShort, IcmpInErrors)                                               \
   X(kIcmpBadChecksum, IcmpInErrors)                                            \
-  X(kIcmpRateLimited, IcmpOutRateLimitGlobal)                                  \
   X(kUdpTooShort, UdpInErrors)                                                 \
   X(kUdpBadLength, UdpInErrors)                                                \
   X(kUdpBadChecksum, UdpInErrors)                                              \

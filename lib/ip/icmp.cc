@@ -60,7 +60,7 @@ void Ipv4Layer::icmp_echo_reply(PacketRef p, const Ipv4Delivery& d) {
   // update, then a fresh IP header in front (options are not echoed).
   // A reassembled request lives in the reassembler's pool: ask the pool that
   // owns the buffer (the stack pool's slab counts say nothing about it).
-  if (!p->pool->make_writable(p)) {
+  if (!pool_.make_writable(p)) {  // also right for a reassembled (foreign-pool) request
     drop(std::move(p), DropReason::kPoolExhausted);
     return;
   }

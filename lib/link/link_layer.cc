@@ -431,7 +431,7 @@ void LinkLayer::send_arp(Interface& out, wire::ArpOperation op, wire::MacAddress
 }
 
 void LinkLayer::send_frame(Interface& out, PacketRef p, wire::MacAddress dst, uint16_t ethertype) {
-  if (p->pool->is_shared(p)) {
+  if (pool_.is_shared(p)) {
     // A clone (multicast replication): its headroom is shared with the other
     // copies, so the link header goes into a buffer of its own, chained in
     // front of the payload — no payload copy (as skb_cow_head would do).

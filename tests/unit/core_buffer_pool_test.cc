@@ -464,3 +464,27 @@ TEST_CASE("headroom larger than the slab is clamped") {
 
 }  // namespace
 }  // namespace inlet
+
+namespace inlet {
+namespace {
+TEST_CASE("skb_cow on a packet from another pool (a reassembled datagram) acts on that pool") {
+  BufferPool mine(BufferPoolConfig{.buffers = 4, .buffer_size = 256, .headroom = 32});
+  BufferPool other(BufferPoolConfig{.buffers = 4, .buffer_size = 256, .headroom = 32});
+  PacketRef p = other.alloc();
+  std::memset(p->put(16), 0xAB, 16);
+  PacketRef copy = mine.clone(p);  // the clone comes from the packet's own pool
+  REQUIRE(copy);
+  CHECK(mine.descriptors_in_use() == 0);
+  CHECK(other.descriptors_in_use() == 2);
+  CHECK(mine.is_shared(p));
+  REQUIRE(mine.make_writable(p));  // copies within `other`, never touches `mine`
+  CHECK_FALSE(mine.is_shared(p));
+  CHECK(mine.in_use() == 0);
+  CHECK(other.in_use() == 2);
+  CHECK(p->data_ptr()[15] == 0xAB);
+  p.reset();
+  copy.reset();
+  CHECK(other.in_use() == 0);
+}
+}  // namespace
+}  // namespace inlet
