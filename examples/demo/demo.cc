@@ -1,11 +1,14 @@
 // inlet-demo: one stack on an in-memory NIC (the sim port) and a scripted peer
 // on the other end of the cable. Shows each frame's path through the layers,
 // the frames the stack sends back, and the counters. Needs no root.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "api/stack.h"
+#include "examples/common/observability.h"
 #include "ports/sim/sim_peer.h"
 #include "ports/sim/sim_port.h"
 
@@ -19,16 +22,47 @@ void print_trace(void*, inlet::TracePoint point, const inlet::Packet& p, std::st
               p.length(), static_cast<int>(note.size()), note.data());
 }
 
+[[noreturn]] void usage(const std::string& msg) {
+  if (!msg.empty()) std::fprintf(stderr, "inlet-demo: %s\n", msg.c_str());
+  std::fprintf(stderr, "usage: inlet-demo [shared options]\n%s", inlet::examples::kCommonOptionsUsage);
+  std::exit(2);
+}
+
 }  // namespace
 
-int main() {
-  inlet::ManualClock clock;
+// The receive ring is filled from the pool: keep three quarters of the pool
+// for the stack (a low-memory profile has only 64 buffers).
+static uint32_t demo_rx_ring_size(const inlet::Tunables& tunables) {
+  const auto buffers = static_cast<uint32_t>(tunables.get(inlet::Tunable::kPoolBuffers));
+  return std::clamp<uint32_t>(buffers / 4, 4, 64);
+}
+
+int main(int argc, char** argv) {
   inlet::Tunables tunables;
   tunables.set(inlet::Tunable::kPoolBuffers, 256);
+  inlet::examples::CommonOptions common;
+  common.tunables = &tunables;
+  for (int i = 1; i < argc; ++i) {
+    std::string error;
+    const std::string a = argv[i];
+    switch (inlet::examples::parse_common_option(argc, argv, i, common, &error)) {
+      case inlet::examples::OptionResult::kConsumed: continue;
+      case inlet::examples::OptionResult::kError: usage(error);
+      case inlet::examples::OptionResult::kNotCommon: break;
+    }
+    usage(a == "-h" || a == "--help" ? "" : "unknown option " + a);
+  }
+  inlet::examples::exit_if_listing_profiles(common);
+  inlet::ManualClock clock;
   inlet::Stack stack(tunables, &clock);
-  stack.set_trace({print_trace, nullptr});
+  inlet::examples::Observability obs(common);
+  // The capture files carry the demo's virtual time.
+  if (absl::Status s = obs.attach(stack, &clock, {print_trace, nullptr}); !s.ok()) {
+    usage(std::string(s.message()));
+  }
+  inlet::examples::Observability::install_sigusr1();
 
-  auto port = std::make_unique<inlet::sim::SimPort>(inlet::sim::SimPortConfig{.name = "sim0", .rx_ring_size = 64});
+  auto port = std::make_unique<inlet::sim::SimPort>(inlet::sim::SimPortConfig{.name = "sim0", .rx_ring_size = demo_rx_ring_size(tunables)});
   inlet::sim::SimPort* nic = port.get();
   const Ipv4Address our_ip = *Ipv4Address::parse("192.0.2.2");
   auto iface = stack.add_interface(std::move(port), {.name = "sim0", .addresses = {{our_ip, 24}}});
@@ -77,6 +111,7 @@ int main() {
       std::printf("  <- %s\n", inlet::sim::SimPeer::describe(out).c_str());
     }
     clock.advance(absl::Milliseconds(10));
+    obs.tick();
   }
 
   std::printf("\napplication reads port 7000:\n");
@@ -87,7 +122,13 @@ int main() {
   }
 
   stack.shutdown();
-  std::printf("\ncounters (nstat format):\n%s", stack.report().c_str());
+  std::printf("\ncounters (nstat format):\n");
+  std::fflush(stdout);
+  obs.print_totals();
   std::printf("%s\n", stack.pool_line().c_str());
+  if (absl::Status s = obs.finish(); !s.ok()) {
+    std::fprintf(stderr, "inlet-demo: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   return stack.pool().in_use() == 0 ? 0 : 1;
 }

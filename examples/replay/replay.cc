@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/stack.h"
+#include "examples/common/observability.h"
 #include "ports/pcap/pcap_replay_port.h"
 
 namespace {
@@ -15,7 +16,8 @@ namespace {
   if (msg != nullptr) std::fprintf(stderr, "inlet-replay: %s\n", msg);
   std::fprintf(stderr,
                "usage: inlet-replay FILE.pcap [--addr A.B.C.D/P]... [--udp PORT]...\n"
-               "                    [--sysctl key=value]... [--tx-pcap FILE] [--mac MAC]\n");
+               "                    [--sysctl key=value]... [--tx-pcap FILE] [--mac MAC]\n%s",
+               inlet::examples::kCommonOptionsUsage);
   std::exit(2);
 }
 
@@ -27,8 +29,16 @@ int main(int argc, char** argv) {
   std::vector<uint16_t> udp_ports;
   inlet::Tunables tunables;
   inlet::wire::MacAddress mac({0x02, 0x00, 0x5e, 0x10, 0x00, 0x01});
+  inlet::examples::CommonOptions common;
+  common.tunables = &tunables;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    std::string error;
+    switch (inlet::examples::parse_common_option(argc, argv, i, common, &error)) {
+      case inlet::examples::OptionResult::kConsumed: continue;
+      case inlet::examples::OptionResult::kError: usage(error.c_str());
+      case inlet::examples::OptionResult::kNotCommon: break;
+    }
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) usage(("missing value after " + a).c_str());
       return argv[++i];
@@ -72,7 +82,12 @@ int main(int argc, char** argv) {
   }
   inlet::pcap::PcapReplayPort* replay = port->get();
   inlet::ManualClock clock;
+  inlet::examples::exit_if_listing_profiles(common);
   inlet::Stack stack(tunables, &clock);
+  inlet::examples::Observability obs(common);
+  // Captures, like the stack's clock, follow the replayed capture's time.
+  if (absl::Status s = obs.attach(stack, &clock); !s.ok()) usage(std::string(s.message()).c_str());
+  inlet::examples::Observability::install_sigusr1();
   auto iface = stack.add_interface(std::move(*port), {.name = "pcap0", .mac = mac, .addresses = addrs});
   if (!iface.ok()) {
     std::fprintf(stderr, "inlet-replay: %s\n", std::string(iface.status().message()).c_str());
@@ -93,6 +108,7 @@ int main(int argc, char** argv) {
       if (t > clock.now()) clock.set(t);
     }
     stack.poll();
+    obs.tick();  // --stats-interval counts capture time
   }
   const auto& rs = replay->stats();
   std::printf("replay %s: records=%llu delivered=%llu oversize=%llu unsupported=%llu truncated=%llu "
@@ -111,7 +127,12 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(s->received_bytes()));
   }
   stack.shutdown();
-  std::printf("%s", stack.report().c_str());
+  std::fflush(stdout);
+  obs.print_totals();
   std::printf("%s\n", stack.pool_line().c_str());
+  if (absl::Status s = obs.finish(); !s.ok()) {
+    std::fprintf(stderr, "inlet-replay: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   return stack.pool().in_use() == 0 ? 0 : 3;
 }

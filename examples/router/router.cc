@@ -14,19 +14,18 @@
 #include <vector>
 
 #include "api/stack.h"
+#include "examples/common/observability.h"
 #include "ports/pcap/pcap_tap.h"
 #include "ports/tap/tap_port.h"
 
 namespace {
 
+// (SIGUSR1, the counters, is examples/common's.)
 volatile sig_atomic_t g_stop = 0;
-volatile sig_atomic_t g_dump = 0;
 volatile sig_atomic_t g_reload = 0;
 
 void on_signal(int sig) {
-  if (sig == SIGUSR1) {
-    g_dump = 1;
-  } else if (sig == SIGHUP) {
+  if (sig == SIGHUP) {
     g_reload = 1;
   } else {
     g_stop = 1;
@@ -41,7 +40,8 @@ void on_signal(int sig) {
                "                  'blackhole|unreachable|prohibit PREFIX']...\n"
                "         [--routes-file FILE] (reloaded on SIGHUP)  [--bridge IF1,IF2[,...][=ADDR/PREFIX]]\n"
                "         [--rules FILE] [--mtu IFNAME=N] [--sysctl key=value]... [--seconds S]\n"
-               "         [--pcap-dir DIR] [--vlan PARENT.VID=ADDR/PREFIX]... (802.1Q sub-interface)\n");
+               "         [--pcap-dir DIR] [--vlan PARENT.VID=ADDR/PREFIX]... (802.1Q sub-interface)\n%s",
+               inlet::examples::kCommonOptionsUsage);
   std::exit(2);
 }
 
@@ -128,8 +128,16 @@ int main(int argc, char** argv) {
   double seconds = 0;
   inlet::Tunables tunables;
   tunables.set(inlet::Tunable::kIpForward, 1);  // a router forwards (override with --sysctl)
+  inlet::examples::CommonOptions common;
+  common.tunables = &tunables;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    std::string error;
+    switch (inlet::examples::parse_common_option(argc, argv, i, common, &error)) {
+      case inlet::examples::OptionResult::kConsumed: continue;
+      case inlet::examples::OptionResult::kError: usage(error);
+      case inlet::examples::OptionResult::kNotCommon: break;
+    }
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) usage("missing value after " + a);
       return argv[++i];
@@ -173,7 +181,10 @@ int main(int argc, char** argv) {
   }
   if (taps.empty()) usage("at least one --tap is required");
 
+  inlet::examples::exit_if_listing_profiles(common);
   inlet::Stack stack(tunables);
+  inlet::examples::Observability obs(common);
+  if (absl::Status s = obs.attach(stack); !s.ok()) usage(std::string(s.message()));
   std::map<std::string, uint16_t> ifindex;
   for (const TapArg& t : taps) {
     auto tap = inlet::tap::TapPort::open(t.name);
@@ -315,18 +326,18 @@ int main(int argc, char** argv) {
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
-  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  inlet::examples::Observability::install_sigusr1();
   std::fprintf(stderr, "inlet-router: forwarding\n");
   const absl::Time deadline =
       seconds > 0 ? stack.clock().now() + absl::Seconds(seconds) : absl::InfiniteFuture();
   while (!g_stop && stack.clock().now() < deadline) {
     stack.poll();
-    if (!stack.has_work()) stack.wait(std::min(absl::Milliseconds(100), deadline - stack.clock().now()));
-    if (g_dump) {
-      g_dump = 0;
-      std::printf("%s", stack.report().c_str());
-      std::fflush(stdout);
+    if (!stack.has_work()) {
+      stack.wait(std::min({absl::Milliseconds(100), deadline - stack.clock().now(),
+                           obs.until_next_interval()}));
     }
+    obs.tick();
     if (g_reload) {
       g_reload = 0;
       if (!routes_file.empty()) load_routes_file();
@@ -334,7 +345,12 @@ int main(int argc, char** argv) {
   }
   if (inlet::filter::RuleSet* f = stack.filter()) std::printf("%s", f->to_text().c_str());
   stack.shutdown();
-  std::printf("%s", stack.report().c_str());
+  std::fflush(stdout);
+  obs.print_totals();
   std::printf("%s\n", stack.pool_line().c_str());
+  if (absl::Status s = obs.finish(); !s.ok()) {
+    std::fprintf(stderr, "inlet-router: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   return stack.pool().in_use() == 0 ? 0 : 3;
 }

@@ -1,4 +1,5 @@
-// inlet-sink: the stack on a Linux TAP device. Answers ARP and ping, counts
+// inlet-sink: the stack on a Linux TAP device (or a real interface with
+// --port-kind af_packet). Answers ARP and ping, counts
 // what arrives on each --udp port, and prints per-port lines, counters (nstat
 // format) and the pool line at exit (SIGINT/SIGTERM or after --seconds).
 #include <signal.h>
@@ -11,30 +12,29 @@
 #include <vector>
 
 #include "api/stack.h"
+#include "examples/common/observability.h"
 #include "examples/common/sha256.h"
+#include "ports/af_packet/af_packet_port.h"
 #include "ports/pcap/pcap_tap.h"
 #include "ports/tap/tap_port.h"
 
 namespace {
 
 // Written by the signal handler: sig_atomic_t is the type that is safe there.
+// (SIGUSR1, the counters, is examples/common's.)
 volatile sig_atomic_t g_stop = 0;
-volatile sig_atomic_t g_dump = 0;
 
-void on_signal(int sig) {
-  if (sig == SIGUSR1) {
-    g_dump = 1;
-  } else {
-    g_stop = 1;
-  }
-}
+void on_signal(int) { g_stop = 1; }
 
 [[noreturn]] void usage(const char* msg) {
   if (msg != nullptr) std::fprintf(stderr, "inlet-sink: %s\n", msg);
   std::fprintf(stderr,
-               "usage: inlet-sink --tap IFNAME --addr A.B.C.D/P [--gateway IP] [--udp PORT]...\n"
+               "usage: inlet-sink --tap IFNAME | --port-kind af_packet --ifname IFNAME\n"
+               "                  [--af-packet-ring BLOCK_BYTES,BLOCKS,RETIRE_MS]\n"
+               "                  --addr A.B.C.D/P [--gateway IP] [--udp PORT]...\n"
                "                  [--seconds S] [--sysctl key=value]... [--pcap FILE]\n"
-               "                  [--mac MAC] [--mtu N] [--tcp PORT]... [--sysctl-file FILE]\n");
+               "                  [--mac MAC] [--mtu N] [--tcp PORT]... [--sysctl-file FILE]\n%s",
+               inlet::examples::kCommonOptionsUsage);
   std::exit(2);
 }
 
@@ -56,6 +56,9 @@ bool parse_prefix(const std::string& text, inlet::link::InterfaceAddress* out) {
 
 int main(int argc, char** argv) {
   std::string tap_name, pcap_path;
+  std::string port_kind = "tap";  // or af_packet (--ifname NAME)
+  inlet::af_packet::AfPacketPort* af_packet = nullptr;
+  inlet::af_packet::AfPacketConfig af_packet_config;
   std::vector<inlet::link::InterfaceAddress> addrs;
   std::vector<uint16_t> udp_ports;
   std::vector<uint16_t> tcp_ports;
@@ -64,14 +67,35 @@ int main(int argc, char** argv) {
   uint32_t mtu = 1500;
   inlet::wire::MacAddress mac;
   inlet::Tunables tunables;
+  inlet::examples::CommonOptions common;
+  common.tunables = &tunables;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    std::string error;
+    switch (inlet::examples::parse_common_option(argc, argv, i, common, &error)) {
+      case inlet::examples::OptionResult::kConsumed: continue;
+      case inlet::examples::OptionResult::kError: usage(error.c_str());
+      case inlet::examples::OptionResult::kNotCommon: break;
+    }
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) usage(("missing value after " + a).c_str());
       return argv[++i];
     };
     if (a == "--tap") {
       tap_name = value();
+    } else if (a == "--ifname") {  // with --port-kind af_packet
+      tap_name = value();
+    } else if (a == "--af-packet-ring") {  // BLOCK_BYTES,BLOCKS,RETIRE_MS
+      std::string v = value();
+      if (std::sscanf(v.c_str(), "%u,%u,%u", &af_packet_config.block_size,
+                      &af_packet_config.block_count, &af_packet_config.retire_timeout_ms) != 3) {
+        usage(("bad --af-packet-ring " + v).c_str());
+      }
+    } else if (a == "--port-kind") {
+      port_kind = value();
+      if (port_kind != "tap" && port_kind != "af_packet") {
+        usage(("bad --port-kind " + port_kind).c_str());
+      }
     } else if (a == "--addr") {
       inlet::link::InterfaceAddress ia;
       std::string v = value();
@@ -117,15 +141,30 @@ int main(int argc, char** argv) {
       usage(("unknown option " + a).c_str());
     }
   }
-  if (tap_name.empty()) usage("--tap is required");
+  if (tap_name.empty()) usage("--tap (or --port-kind af_packet --ifname) is required");
   if (addrs.empty()) usage("--addr is required");
 
-  auto tap = inlet::tap::TapPort::open(tap_name);
-  if (!tap.ok()) {
-    std::fprintf(stderr, "inlet-sink: %s\n", std::string(tap.status().message()).c_str());
-    return 1;
+  std::unique_ptr<inlet::PortQueue> port;
+  if (port_kind == "af_packet") {
+    // A real interface: its own MAC unless --mac names another (then promiscuous).
+    af_packet_config.ifname = tap_name;
+    af_packet_config.mac = mac;
+    auto opened = inlet::af_packet::AfPacketPort::open(af_packet_config);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "inlet-sink: %s\n", std::string(opened.status().message()).c_str());
+      return 1;
+    }
+    af_packet = opened->get();
+    mac = af_packet->mac();
+    port = std::move(*opened);
+  } else {
+    auto tap = inlet::tap::TapPort::open(tap_name);
+    if (!tap.ok()) {
+      std::fprintf(stderr, "inlet-sink: %s\n", std::string(tap.status().message()).c_str());
+      return 1;
+    }
+    port = std::move(*tap);
   }
-  std::unique_ptr<inlet::PortQueue> port = std::move(*tap);
   if (!pcap_path.empty()) {
     auto tapped = inlet::pcap::PcapTap::wrap(std::move(port), pcap_path);
     if (!tapped.ok()) {
@@ -135,7 +174,10 @@ int main(int argc, char** argv) {
     port = std::move(*tapped);
   }
 
+  inlet::examples::exit_if_listing_profiles(common);
   inlet::Stack stack(tunables);
+  inlet::examples::Observability obs(common);
+  if (absl::Status s = obs.attach(stack); !s.ok()) usage(std::string(s.message()).c_str());
   auto iface = stack.add_interface(std::move(port), {.name = tap_name, .mac = mac, .mtu = mtu,
                                                      .addresses = addrs});
   if (!iface.ok()) {
@@ -209,7 +251,7 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGUSR1, &sa, nullptr);
+  inlet::examples::Observability::install_sigusr1();
   std::fprintf(stderr, "inlet-sink: %s mac %s up\n", tap_name.c_str(),
                (*iface)->mac().to_string().c_str());
 
@@ -217,12 +259,11 @@ int main(int argc, char** argv) {
                                           : absl::InfiniteFuture();
   while (!g_stop && stack.clock().now() < deadline) {
     stack.poll();
-    if (!stack.has_work()) stack.wait(std::min(absl::Milliseconds(100), deadline - stack.clock().now()));
-    if (g_dump) {
-      g_dump = 0;
-      std::printf("%s", stack.report().c_str());
-      std::fflush(stdout);
+    if (!stack.has_work()) {
+      stack.wait(std::min({absl::Milliseconds(100), deadline - stack.clock().now(),
+                           obs.until_next_interval()}));
     }
+    obs.tick();
   }
 
   for (auto* s : sockets) {
@@ -235,7 +276,15 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(f->bytes), f->sha.hex_digest().c_str());
   }
   stack.shutdown();
-  std::printf("%s", stack.report().c_str());
+  std::fflush(stdout);
+  obs.print_totals();
+  if (af_packet != nullptr) {
+    std::printf("%s\n", inlet::af_packet::format_stats(tap_name, af_packet->stats()).c_str());
+  }
   std::printf("%s\n", stack.pool_line().c_str());
+  if (absl::Status s = obs.finish(); !s.ok()) {
+    std::fprintf(stderr, "inlet-sink: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   return stack.pool().in_use() == 0 ? 0 : 3;
 }

@@ -50,6 +50,21 @@ Stack::~Stack() { shutdown(); }
 
 absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue> port,
                                                       InterfaceSpec spec) {
+  const std::string name = !spec.name.empty() ? spec.name
+                           : port != nullptr  ? std::string(port->name())
+                                              : std::string("?");
+  absl::StatusOr<link::Interface*> iface = attach_interface(std::move(port), std::move(spec));
+  if (!iface.ok()) {
+    log_.warning("interface %s refused: %s", name, std::string(iface.status().message()));
+  } else if (log_.enabled(LogLevel::kInfo)) {  // to_string() allocates: only for a sink
+    log_.info("interface %s ifindex %u mac %s mtu %u up", (*iface)->name(), (*iface)->ifindex(),
+              (*iface)->mac().to_string(), (*iface)->mtu());
+  }
+  return iface;
+}
+
+absl::StatusOr<link::Interface*> Stack::attach_interface(std::unique_ptr<PortQueue> port,
+                                                         InterfaceSpec spec) {
   if (shut_down_) return absl::FailedPreconditionError("the stack is shut down");
   if (port == nullptr) return absl::InvalidArgumentError("no port");
   if (spec.mtu < 68 || spec.mtu + 18 > pool_.buffer_size() - pool_.headroom()) {
@@ -67,7 +82,7 @@ absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue>
                                    static_cast<uint8_t>(n)});
   }
   config.mtu = spec.mtu;
-  config.addresses = spec.addresses;
+  config.addresses.assign(spec.addresses.begin(), spec.addresses.end());
   PortQueue* raw = port.get();
   ports_.push_back(std::move(port));
   link::Interface& iface = link_.add_interface(std::move(config), raw);
@@ -105,6 +120,7 @@ absl::Status Stack::add_connected_routes(const link::Interface& iface) {
   return absl::OkStatus();
 }
 
+#if INLET_WITH_VLAN
 absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16_t vid,
                                                  VlanSpec spec) {
   if (shut_down_) return absl::FailedPreconditionError("the stack is shut down");
@@ -118,7 +134,7 @@ absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16
   config.mac = parent->mac();
   config.mtu = spec.mtu == 0 ? parent->mtu() : spec.mtu;
   if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
-  config.addresses = std::move(spec.addresses);
+  config.addresses.assign(spec.addresses.begin(), spec.addresses.end());
   absl::StatusOr<link::Interface*> sub = link_.add_vlan(*parent, vid, std::move(config));
   if (sub.ok()) {
     if (absl::Status st = add_connected_routes(**sub); !st.ok()) return st;
@@ -126,10 +142,13 @@ absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16
   return sub;
 }
 
+#endif  // INLET_WITH_VLAN
+
+#if INLET_WITH_BRIDGE
 absl::StatusOr<link::Interface*> Stack::add_bridge(const std::vector<uint16_t>& member_ifindexes,
                                                    BridgeSpec spec) {
   if (shut_down_) return absl::FailedPreconditionError("the stack is shut down");
-  std::vector<link::Interface*> members;
+  Vector<link::Interface*> members;
   uint32_t min_mtu = 0;
   for (const uint16_t ifindex : member_ifindexes) {
     link::Interface* m = link_.interface(ifindex);
@@ -144,7 +163,7 @@ absl::StatusOr<link::Interface*> Stack::add_bridge(const std::vector<uint16_t>& 
   config.mac = spec.mac.is_zero() ? members.front()->mac() : spec.mac;
   config.mtu = spec.mtu == 0 ? min_mtu : spec.mtu;
   if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
-  config.addresses = std::move(spec.addresses);
+  config.addresses.assign(spec.addresses.begin(), spec.addresses.end());
   absl::StatusOr<link::Interface*> device = link_.add_bridge(std::move(members), std::move(config));
   if (device.ok()) {
     if (absl::Status st = add_connected_routes(**device); !st.ok()) return st;
@@ -152,6 +171,9 @@ absl::StatusOr<link::Interface*> Stack::add_bridge(const std::vector<uint16_t>& 
   return device;
 }
 
+#endif  // INLET_WITH_BRIDGE
+
+#if INLET_WITH_FILTER
 absl::Status Stack::set_filter(filter::RuleSet rules) {
   absl::Status s = rules.resolve_interfaces([this](std::string_view name) -> std::optional<uint16_t> {
     for (const auto& iface : link_.interfaces()) {
@@ -159,10 +181,16 @@ absl::Status Stack::set_filter(filter::RuleSet rules) {
     }
     return std::nullopt;
   });
-  if (!s.ok()) return s;
-  link_.set_filter(std::make_unique<filter::RuleSet>(std::move(rules)));
+  if (!s.ok()) {
+    log_.warning("filter refused: %s", std::string(s.message()));
+    return s;
+  }
+  link_.set_filter(allocate_unique<filter::RuleSet>(std::move(rules)));
+  log_.info("filter installed");
   return absl::OkStatus();
 }
+
+#endif  // INLET_WITH_FILTER
 
 absl::Status Stack::add_route(wire::Ipv4Address prefix, uint8_t prefix_length,
                               wire::Ipv4Address gateway, uint32_t metric) {
@@ -200,7 +228,12 @@ absl::Status Stack::add_route(ip::FibRoute route) {
       nh.ifindex = via->ifindex();
     }
   }
-  return ip_.routes().add(route);
+  absl::Status st = ip_.routes().add(route);
+  if (!st.ok()) {
+    log_.debug("route %s/%u refused: %s", route.prefix.to_string(), route.prefix_length,
+               std::string(st.message()));
+  }
+  return st;
 }
 
 absl::Status Stack::remove_route(wire::Ipv4Address prefix, uint8_t prefix_length,
@@ -215,12 +248,18 @@ uint32_t Stack::poll() {
   // reads outside a poll also leave this round.
   tcp_.flush();
   link_.flush();
+  if (!pool_exhaustion_logged_ && pool_.alloc_failures() != 0) [[unlikely]] {
+    pool_exhaustion_logged_ = true;
+    log_.warning("buffer pool exhausted (capacity %u, inlet.pool.buffers): frames are dropped, "
+                 "counted in rx_nobuf",
+                 pool_.capacity());
+  }
   return n;
 }
 
 void Stack::wait(absl::Duration max_wait) {
   if (poller_.has_work()) return;
-  std::vector<pollfd>& fds = wait_fds_;  // reused: no allocation per wait
+  Vector<pollfd>& fds = wait_fds_;  // reused: no allocation per wait
   fds.clear();
   for (const auto& p : ports_) {
     if (p->interrupt_fd() >= 0) fds.push_back({p->interrupt_fd(), POLLIN, 0});
@@ -249,6 +288,9 @@ void Stack::shutdown() {
   ip_.shutdown();
   link_.shutdown();
   for (auto& p : ports_) p->detach();
+  if (pool_.in_use() != 0) {
+    log_.warning("shutdown: %u buffers still held (by the application?)", pool_.in_use());
+  }
 }
 
 std::string Stack::pool_line() const {

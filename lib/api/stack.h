@@ -12,9 +12,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/clock.h"
 #include "core/counters.h"
+#include "core/features.h"
+#include "core/log.h"
 #include "core/poller.h"
 #include "core/port.h"
 #include "core/timer_wheel.h"
@@ -78,18 +81,23 @@ class Stack {
     return add_route(wire::kIpv4Any, 0, gateway);
   }
 
+#if INLET_WITH_VLAN
   // An 802.1Q sub-interface of `parent_ifindex` (a port or a bridge) for
   // VLAN `vid` (1..4094): the parent's MAC, its own ifindex, addresses and
   // connected routes, no port — it transmits through the parent's port with
   // the tag pushed, and receives the frames tagged `vid` on it.
   absl::StatusOr<link::Interface*> add_vlan(uint16_t parent_ifindex, uint16_t vid,
                                             VlanSpec spec = {});
+#endif
+#if INLET_WITH_BRIDGE
   // An IEEE 802.1D learning bridge over the port interfaces `member_ifindexes`
   // and its device interface (returned), where the stack's own addresses for
   // the bridged segment go (connected routes point at it). See docs/link.md.
   absl::StatusOr<link::Interface*> add_bridge(const std::vector<uint16_t>& member_ifindexes,
                                               BridgeSpec spec = {});
+#endif
 
+#if INLET_WITH_FILTER
   // Installs the packet filter (docs/filter.md), replacing any previous one;
   // `in NAME` is resolved against the interfaces now (an unknown name is an
   // error naming its line, and the previous filter stays). The IP layer
@@ -98,6 +106,7 @@ class Stack {
   void clear_filter() { link_.set_filter(nullptr); }
   // The installed filter (hit counters, listing), or nullptr.
   filter::RuleSet* filter() { return link_.filter(); }
+#endif
 
   absl::StatusOr<udp::UdpSocket*> udp_bind(wire::Ipv4Address address, uint16_t port,
                                            size_t rcvbuf = 0) {
@@ -142,6 +151,9 @@ class Stack {
   tcp::TcpLayer& tcp() { return tcp_; }
   PortQueue* port(size_t i) { return ports_[i].get(); }
   void set_trace(Trace trace) { trace_ = trace; }
+  // Where the stack's diagnostic messages go (core/log.h); none by default.
+  void set_log(Log log) { log_ = log; }
+  const Log& log() const { return log_; }
 
   // "pool: capacity=N in_use=N alloc_failures=N"
   std::string pool_line() const;
@@ -150,6 +162,9 @@ class Stack {
 
  private:
   absl::Status check_addresses(const std::vector<link::InterfaceAddress>& addresses) const;
+  // add_interface without its log message.
+  absl::StatusOr<link::Interface*> attach_interface(std::unique_ptr<PortQueue> port,
+                                                    InterfaceSpec spec);
   // The connected route of each of the interface's addresses.
   absl::Status add_connected_routes(const link::Interface& iface);
 
@@ -160,13 +175,15 @@ class Stack {
   BufferPool pool_;
   TimerWheel timers_;
   Trace trace_;
+  Log log_;
+  bool pool_exhaustion_logged_ = false;  // the first exhaustion is logged, once
   link::LinkLayer link_;
   ip::Ipv4Layer ip_;
   udp::UdpLayer udp_;
   tcp::TcpLayer tcp_;
   Poller poller_;
-  std::vector<std::unique_ptr<PortQueue>> ports_;
-  std::vector<pollfd> wait_fds_;
+  Vector<std::unique_ptr<PortQueue>> ports_;  // the ports themselves are the embedder's
+  Vector<pollfd> wait_fds_;
   bool shut_down_ = false;
 };
 

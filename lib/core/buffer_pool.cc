@@ -8,7 +8,7 @@ namespace inlet {
 
 namespace {
 constexpr uint32_t kNoDesc = 0xFFFFFFFF;
-constexpr std::align_val_t kSlabAlign{64};
+constexpr size_t kSlabAlign = 64;
 }  // namespace
 
 void Packet::reset(uint32_t headroom_bytes) {
@@ -33,12 +33,12 @@ void PacketRef::reset() {
 }
 
 BufferPool::BufferPool(const BufferPoolConfig& config, Counters* counters)
-    : config_(config), counters_(counters) {
+    : config_(config), counters_(counters), allocator_(current_allocator()) {
   if (config_.descriptors == 0) config_.descriptors = 2 * config_.buffers;
   if (config_.headroom > config_.buffer_size) config_.headroom = config_.buffer_size;
   slab_memory_ = static_cast<uint8_t*>(
-      ::operator new[](size_t{config_.buffers} * config_.buffer_size, kSlabAlign));
-  descs_ = std::make_unique<Packet[]>(config_.descriptors);
+      allocate_bytes(allocator_, size_t{config_.buffers} * config_.buffer_size, kSlabAlign));
+  descs_ = allocate_unique_array<Packet>(config_.descriptors);
   slab_refs_.assign(config_.buffers, 0);
   free_slabs_.resize(config_.buffers);
   // LIFO: slab 0 on top, so the most recently freed (cache-warm) slab is reused first.
@@ -52,7 +52,10 @@ BufferPool::BufferPool(const BufferPoolConfig& config, Counters* counters)
   free_desc_head_ = config_.descriptors > 0 ? 0 : kNoDesc;
 }
 
-BufferPool::~BufferPool() { ::operator delete[](slab_memory_, kSlabAlign); }
+BufferPool::~BufferPool() {
+  deallocate_bytes(allocator_, slab_memory_, size_t{config_.buffers} * config_.buffer_size,
+                   kSlabAlign);
+}
 
 Packet* BufferPool::take_descriptor() {
   if (free_desc_head_ == kNoDesc) return nullptr;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/alloc.h"
 #include "core/counters.h"
 #include "core/packet.h"
 
@@ -65,10 +66,11 @@ class BufferPool {
 
   BufferPoolConfig config_;
   Counters* counters_;
+  const Allocator& allocator_;  // the slab memory's
   uint8_t* slab_memory_ = nullptr;
-  std::unique_ptr<Packet[]> descs_;
-  std::vector<uint16_t> slab_refs_;
-  std::vector<uint32_t> free_slabs_;  // LIFO stack of slab indices
+  Unique<Packet[]> descs_;
+  Vector<uint16_t> slab_refs_;
+  Vector<uint32_t> free_slabs_;  // LIFO stack of slab indices
   uint32_t free_slab_top_ = 0;
   uint32_t free_desc_head_;
   uint32_t slabs_in_use_ = 0;

@@ -96,6 +96,57 @@ std::string Counters::to_json() const {
   return out;
 }
 
+bool counter_is_gauge(Counter c) { return c == Counter::TcpCurrEstab; }
+
+Counters Counters::delta_since(const Counters& earlier) const {
+  Counters d;
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    const bool gauge = counter_is_gauge(static_cast<Counter>(i));
+    // A counter below its snapshot (the context was reset): its value as is.
+    d.values_[i] = gauge || values_[i] < earlier.values_[i] ? values_[i]
+                                                            : values_[i] - earlier.values_[i];
+  }
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    d.drops_[i] = drops_[i] < earlier.drops_[i] ? drops_[i] : drops_[i] - earlier.drops_[i];
+  }
+  return d;
+}
+
+std::string Counters::to_nstat_rates(double seconds, bool include_zero) const {
+  std::string out = "#kernel\n";
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    if (values_[i] == 0 && !include_zero) continue;
+    const double rate = seconds > 0 ? static_cast<double>(values_[i]) / seconds : 0.0;
+    absl::StrAppendFormat(&out, "%-32s%-16u%6.1f\n", kCounterNames[i], values_[i], rate);
+  }
+  return out;
+}
+
+std::string Counters::to_nstat_json(bool include_zero) const {
+  std::string out = "{\"kernel\":{";
+  bool first = true;
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    if (values_[i] == 0 && !include_zero) continue;
+    absl::StrAppendFormat(&out, "%s\"%s\":%u", first ? "" : ",", kCounterNames[i], values_[i]);
+    first = false;
+  }
+  out += "}}";
+  return out;
+}
+
+std::string Counters::drop_reasons_json() const {
+  std::string out = "{";
+  bool first = true;
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    if (drops_[i] == 0) continue;
+    absl::StrAppendFormat(&out, "%s\"%s\":%u", first ? "" : ",",
+                          drop_reason_name(static_cast<DropReason>(i)), drops_[i]);
+    first = false;
+  }
+  out += "}";
+  return out;
+}
+
 std::string softnet_line(const SoftnetStat& s, int poller_index) {
   return absl::StrFormat("softnet poller=%d processed=%u dropped=%u time_squeeze=%u polls=%u\n",
                          poller_index, s.processed, s.dropped, s.time_squeeze, s.polls);

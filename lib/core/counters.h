@@ -72,6 +72,8 @@ enum class Counter : uint16_t {
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::kCount);
 
 std::string_view counter_name(Counter c);
+// True for the counters that are levels, not event counts (TcpCurrEstab).
+bool counter_is_gauge(Counter c);
 
 // Every early death of a packet has one reason; each reason bumps one counter
 // (besides its own per-reason tally), as the kernel's SKB_DROP_REASON_* do.
@@ -105,6 +107,7 @@ std::string_view counter_name(Counter c);
   X(kIpReasmOverLimit, IpReasmFails)                                           \
   X(kIpReasmOverlap, IpReasmFails)                                             \
   X(kIpReasmDuplicate, IpInDiscards)                                           \
+  X(kIpReasmUnsupported, IpReasmFails)                                         \
   X(kIpTtlExceeded, IpInHdrErrors)                                             \
   X(kIpFragNeeded, IpFragFails)                                                \
   X(kIpRpFilter, TcpExtIPReversePathFilter)                                    \
@@ -196,6 +199,18 @@ class Counters {
   std::string drop_reasons_text() const;
   // Machine-readable: {"IpInReceives": 3, ...}
   std::string to_json() const;
+
+  // What changed since `earlier`, a snapshot of the same context: counters
+  // and drop tallies subtracted. Gauges (TcpCurrEstab) keep their value.
+  Counters delta_since(const Counters& earlier) const;
+  // nstat format for a delta taken over `seconds`: the rate column is the
+  // value per second (as nstat's, averaged over the interval).
+  std::string to_nstat_rates(double seconds, bool include_zero = false) const;
+  // What `nstat --json` prints: {"kernel":{"IpInReceives":12,...}}, non-zero
+  // counters only unless `include_zero`. One line, no trailing newline.
+  std::string to_nstat_json(bool include_zero = false) const;
+  // {"IP_BAD_CHECKSUM":1,...}: the non-zero drop reasons.
+  std::string drop_reasons_json() const;
 
  private:
   std::array<uint64_t, kCounterCount> values_{};

@@ -12,6 +12,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/packet.h"
@@ -76,8 +77,8 @@ class Poller {
 
   PollerConfig config_;
   const Clock& clock_;
-  std::vector<Queue> queues_;
-  std::vector<int> poll_list_;  // FIFO of scheduled queue indices
+  Vector<Queue> queues_;
+  Vector<int> poll_list_;  // FIFO of scheduled queue indices
   std::array<PacketRef, kBatch> batch_;
   absl::AnyInvocable<void()> poll_end_;
   SoftnetStat stats_;

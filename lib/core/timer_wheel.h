@@ -8,6 +8,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 
 namespace inlet {
 
@@ -67,7 +68,7 @@ class TimerWheel {
   absl::Time origin_;
   absl::Duration granularity_;
   int64_t granularity_ns_;
-  std::vector<Timer*> slots_;  // heads of circular doubly linked lists
+  Vector<Timer*> slots_;  // heads of circular doubly linked lists
   int64_t current_tick_ = 0;   // every tick < current_tick_ has been processed
   size_t armed_ = 0;
 };

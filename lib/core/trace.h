@@ -5,6 +5,8 @@
 
 #include <string_view>
 
+#include "core/counters.h"
+#include "core/features.h"
 #include "core/packet.h"
 
 namespace inlet {
@@ -20,6 +22,14 @@ struct Trace {
 
   void operator()(TracePoint point, const Packet& packet, std::string_view note) const {
     if (fn != nullptr) [[unlikely]] fn(user, point, packet, note);
+  }
+  // A drop: the reason's name (when the text tables are built in) is looked
+  // up only when a hook is set, so a drop costs nothing extra when tracing is off.
+  void drop(const Packet& packet, DropReason reason) const {
+    if (fn != nullptr) [[unlikely]] {
+      fn(user, TracePoint::kDrop, packet,
+         INLET_WITH_TEXT ? drop_reason_name(reason) : std::string_view());
+    }
   }
   bool enabled() const { return fn != nullptr; }
 };

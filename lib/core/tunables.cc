@@ -30,10 +30,17 @@ constexpr TunableInfo kInfo[] = {
 #undef INLET_TUNABLE_INFO
 };
 
+// The defaults alone: a stack that never parses text links no knob names.
+constexpr std::array<int64_t, 3> kDefaults[] = {
+#define INLET_TUNABLE_DEFAULTS(id, name, n, d0, d1, d2, lo, hi) {d0, d1, d2},
+    INLET_TUNABLES(INLET_TUNABLE_DEFAULTS)
+#undef INLET_TUNABLE_DEFAULTS
+};
+
 }  // namespace
 
 Tunables::Tunables() {
-  for (size_t i = 0; i < kTunableCount; ++i) values_[i] = kInfo[i].defaults;
+  for (size_t i = 0; i < kTunableCount; ++i) values_[i] = kDefaults[i];
 }
 
 std::optional<Tunable> Tunables::find(std::string_view key) {

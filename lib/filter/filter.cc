@@ -33,7 +33,14 @@ absl::Status line_error(uint32_t line, const std::string& message) {
   return absl::InvalidArgumentError("line " + std::to_string(line) + ": " + message);
 }
 
-std::string quoted(std::string_view token) { return "'" + std::string(token) + "'"; }
+std::string quoted(std::string_view token) {
+  std::string out;
+  out.reserve(token.size() + 2);
+  out += '\'';
+  out += token;
+  out += '\'';
+  return out;
+}
 
 std::optional<Hook> parse_hook(std::string_view t) {
   if (iequals(t, "prerouting")) return Hook::kPrerouting;
@@ -357,7 +364,7 @@ absl::StatusOr<RuleSet> RuleSet::parse(std::string_view text) {
 }
 
 absl::Status RuleSet::resolve_interfaces(const InterfaceResolver& resolve) {
-  std::vector<uint16_t> resolved(rules_.size(), 0);
+  Vector<uint16_t> resolved(rules_.size(), 0);
   for (size_t i = 0; i < rules_.size(); ++i) {
     if (!rules_[i].in_name) continue;
     std::optional<uint16_t> ifindex = resolve ? resolve(*rules_[i].in_name) : std::nullopt;

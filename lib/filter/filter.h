@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/alloc.h"
 #include "wire/bytes.h"
 
 namespace inlet::wire {
@@ -135,9 +136,9 @@ class RuleSet {
   std::string to_text() const;
 
  private:
-  std::vector<Rule> rules_;
-  std::vector<RuleCounters> counters_;
-  std::array<std::vector<uint32_t>, kHookCount> by_hook_;  // rule indexes per hook
+  Vector<Rule> rules_;
+  Vector<RuleCounters> counters_;
+  std::array<Vector<uint32_t>, kHookCount> by_hook_;  // rule indexes per hook
   std::array<Verdict, kHookCount> policies_{Verdict::kAccept, Verdict::kAccept, Verdict::kAccept};
   std::array<RuleCounters, kHookCount> policy_counters_{};
 };

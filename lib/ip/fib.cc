@@ -51,7 +51,7 @@ size_t scale(uint32_t hash, size_t n) { return static_cast<size_t>((uint64_t{has
 // Linear-probing deletion without tombstones: slot i is emptied and later
 // entries of the cluster move back over it unless their home lies in (i, j].
 template <class Home>
-void erase_slot(std::vector<uint32_t>& table, size_t i, uint32_t empty, Home home) {
+void erase_slot(Vector<uint32_t>& table, size_t i, uint32_t empty, Home home) {
   const size_t n = table.size();
   table[i] = empty;
   size_t j = i;
@@ -121,7 +121,7 @@ bool BuddyAllocator::test(int order, uint32_t block) const {
 }
 
 uint32_t BuddyAllocator::find(int order) {
-  const std::vector<uint64_t>& summary = summary_[order];
+  const Vector<uint64_t>& summary = summary_[order];
   for (uint32_t s = hint_[order]; s < summary.size(); ++s) {
     if (summary[s] == 0) continue;
     hint_[order] = s;
@@ -174,10 +174,9 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 template <class T>
 T* LookupAllocator<T>::allocate(size_t n) {
+  if (n * sizeof(T) < kHugePage) return StdAllocator<T>(*allocator).allocate(n);
   const size_t bytes = n * sizeof(T);
-  if (bytes < kHugePage) return std::allocator<T>().allocate(n);
-  void* p = std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
-  if (p == nullptr) throw std::bad_alloc();
+  void* p = allocate_bytes(*allocator, (bytes + kHugePage - 1) / kHugePage * kHugePage, kHugePage);
 #ifdef __linux__
   madvise(p, bytes, MADV_HUGEPAGE);  // advice only: fine if it is refused
 #endif
@@ -186,8 +185,9 @@ T* LookupAllocator<T>::allocate(size_t n) {
 
 template <class T>
 void LookupAllocator<T>::deallocate(T* p, size_t n) {
-  if (n * sizeof(T) < kHugePage) return std::allocator<T>().deallocate(p, n);
-  std::free(p);
+  if (n * sizeof(T) < kHugePage) return StdAllocator<T>(*allocator).deallocate(p, n);
+  deallocate_bytes(*allocator, p, (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage,
+                   kHugePage);
 }
 
 template struct LookupAllocator<uint32_t>;

@@ -64,6 +64,8 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "core/alloc.h"
+#include "core/features.h"
 #include "wire/bytes.h"
 
 namespace inlet::ip {
@@ -158,25 +160,33 @@ class BuddyAllocator {
 
   uint32_t slots_ = 0;
   size_t used_ = 0;
-  std::array<std::vector<uint64_t>, kMaxOrder + 1> bits_;
-  std::array<std::vector<uint64_t>, kMaxOrder + 1> summary_;
+  std::array<Vector<uint64_t>, kMaxOrder + 1> bits_;
+  std::array<Vector<uint64_t>, kMaxOrder + 1> summary_;
   std::array<uint32_t, kMaxOrder + 1> free_blocks_{};
   std::array<uint32_t, kMaxOrder + 1> hint_{};  // no summary word below it is non-zero
 };
 
-// Allocates the lookup arrays; on Linux, arrays of 2 MiB and more are aligned
-// to 2 MiB and marked for transparent huge pages (MADV_HUGEPAGE) before they
-// are first touched, so a million-route table costs few TLB misses.
+// Allocates the lookup arrays through the allocator hook (core/alloc.h);
+// arrays of 2 MiB and more are asked for 2 MiB-aligned and, on Linux, marked
+// for transparent huge pages (MADV_HUGEPAGE) before they are first touched,
+// so a million-route table costs few TLB misses.
 template <class T>
 struct LookupAllocator {
   using value_type = T;
-  LookupAllocator() = default;
+  using propagate_on_container_copy_assignment = std::true_type;
+  using propagate_on_container_move_assignment = std::true_type;
+  using propagate_on_container_swap = std::true_type;
+  using is_always_equal = std::false_type;
+  LookupAllocator() : allocator(&current_allocator()) {}
   template <class U>
-  LookupAllocator(const LookupAllocator<U>&) {}
+  LookupAllocator(const LookupAllocator<U>& other) : allocator(other.allocator) {}
   T* allocate(size_t n);
   void deallocate(T* p, size_t n);
   template <class U>
-  bool operator==(const LookupAllocator<U>&) const { return true; }
+  bool operator==(const LookupAllocator<U>& other) const {
+    return allocator == other.allocator;
+  }
+  const Allocator* allocator;
 };
 
 template <class T>
@@ -223,6 +233,7 @@ class Fib {
   void for_each(absl::FunctionRef<void(const FibRoute&)> fn) const;
 
  private:
+#if INLET_WITH_FIB_POPTRIE
   static constexpr uint32_t kNone = 0x7FFFFFFFu;     // leaf value: no route
   static constexpr uint32_t kNodeBit = 0x80000000u;  // direct entry is a node
 
@@ -305,16 +316,27 @@ class Fib {
   fib_internal::BuddyAllocator leaf_arena_;
 
   fib_internal::LookupArray<RouteEntry> routes_;
-  std::vector<RouteLink> links_;
+  Vector<RouteLink> links_;
   uint32_t free_route_ = kNone;
   size_t size_ = 0;
-  std::vector<uint32_t> index_;               // open addressing: best route of each prefix
+  Vector<uint32_t> index_;                    // open addressing: best route of each prefix
   std::array<uint32_t, 33> prefixes_per_length_{};  // distinct prefixes of each length
 
-  std::vector<EcmpGroup> groups_;
-  std::vector<uint32_t> group_index_;  // open addressing over groups_ by content hash
+  Vector<EcmpGroup> groups_;
+  Vector<uint32_t> group_index_;  // open addressing over groups_ by content hash
   uint32_t free_group_ = kNone;
   size_t groups_used_ = 0;
+#else
+  // INLET_WITH_FIB_POPTRIE=0 (lib/ip/fib_linear.cc): the routes in one array
+  // allocated at construction, [0, size_) in use; a lookup scans them all
+  // (longest prefix, then lowest metric). For a handful of routes.
+  absl::Status validate(const FibRoute& route) const;
+  size_t find(uint32_t prefix, uint8_t len, uint32_t metric) const;  // index or size_
+  uint8_t direct_bits_ = 0;
+  size_t size_ = 0;
+  Vector<FibRoute> routes_;
+#endif
+
 };
 
 }  // namespace inlet::ip

@@ -10,6 +10,7 @@
 
 namespace inlet::ip {
 
+#if INLET_WITH_FORWARDING
 void Ipv4Layer::forward(PacketRef p, const wire::Ipv4View& ip, link::Interface& in) {
   const wire::Ipv4Address src = ip.src(), dst = ip.dst();
   // Never forwarded: limited broadcast, link-local multicast, 0/8 and
@@ -74,10 +75,12 @@ void Ipv4Layer::forward(PacketRef p, const wire::Ipv4View& ip, link::Interface& 
     drop(std::move(p), DropReason::kIpNotForUs);
     return;
   }
+#if INLET_WITH_FILTER
   if (!filter_allows(filter::Hook::kForward, ip, in.ifindex())) {
     drop(std::move(p), DropReason::kNetfilterDrop);
     return;
   }
+#endif
   // Checked before the TTL is touched (as Linux's ip_forward): the error
   // quotes the header as the sender sent it (RFC 1812 4.3.2.3).
   if (p->length() > out->mtu() && ip.dont_fragment()) {
@@ -109,7 +112,7 @@ absl::Status Ipv4Layer::add_multicast_route(wire::Ipv4Address group, uint16_t in
       return absl::InvalidArgumentError("no interface with ifindex " + std::to_string(i));
     }
   }
-  mroutes_.push_back({group, in_ifindex, std::move(out)});
+  mroutes_.push_back({group, in_ifindex, Vector<uint16_t>(out.begin(), out.end())});
   return absl::OkStatus();
 }
 
@@ -143,15 +146,23 @@ bool Ipv4Layer::forward_multicast(PacketRef& p, const wire::Ipv4View& ip, link::
   p.reset();
   return true;
 }
+#endif  // INLET_WITH_FORWARDING
 
 void Ipv4Layer::transmit(PacketRef p, link::Interface& out, wire::Ipv4Address next_hop) {
   if (p->length() > out.mtu()) {
+#if INLET_WITH_REASSEMBLY
     fragment(std::move(p), out, next_hop);
+#else
+    // Built without fragmentation (INLET_WITH_REASSEMBLY=0): counted, as
+    // when DF forbids it (IpFragFails).
+    drop(std::move(p), DropReason::kIpFragNeeded);
+#endif
     return;
   }
   link_.output_ipv4(std::move(p), out, next_hop);
 }
 
+#if INLET_WITH_REASSEMBLY
 // RFC 791 3.2 / RFC 1812 5.2.6: split into fragments of at most the MTU, data
 // in multiples of 8, options with the copied flag repeated in every fragment.
 void Ipv4Layer::fragment(PacketRef p, link::Interface& out, wire::Ipv4Address next_hop) {
@@ -210,6 +221,7 @@ void Ipv4Layer::fragment(PacketRef p, link::Interface& out, wire::Ipv4Address ne
   counters_.add(Counter::IpFragOKs);
   counters_.add(Counter::IpFragCreates, created);
 }
+#endif  // INLET_WITH_REASSEMBLY
 
 // The per-destination limit of Linux's icmpv4_xrlim_allow: a token bucket of
 // one message per net.ipv4.icmp_ratelimit ms, bursts of 6, per destination.

@@ -125,7 +125,7 @@ void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t co
   const size_t len = repr.total_length();
   uint8_t* body = err->put(static_cast<uint32_t>(len));
   if (body == nullptr || repr.emit(std::span<uint8_t>(body, len)) == 0) {
-    pool_.free(std::move(err), DropReason::kTxNoHeadroom);
+    drop(std::move(err), DropReason::kTxNoHeadroom);
     return;
   }
   // From the address the datagram was sent to when it is ours (RFC 1812

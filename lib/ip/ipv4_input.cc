@@ -6,6 +6,7 @@
 namespace inlet::ip {
 
 namespace {
+#if INLET_WITH_REASSEMBLY
 ReassemblyConfig reassembly_config(const Tunables& t) {
   ReassemblyConfig c;
   c.high_thresh = static_cast<size_t>(t.get(Tunable::kIpfragHighThresh));
@@ -13,6 +14,7 @@ ReassemblyConfig reassembly_config(const Tunables& t) {
   c.timeout = absl::Seconds(t.get(Tunable::kIpfragTime));
   return c;
 }
+#endif
 }  // namespace
 
 Ipv4Layer::Ipv4Layer(const Tunables& tunables, BufferPool& pool, Counters& counters,
@@ -27,16 +29,24 @@ Ipv4Layer::Ipv4Layer(const Tunables& tunables, BufferPool& pool, Counters& count
       fib_(FibConfig{.max_routes = static_cast<uint32_t>(tunables.get(Tunable::kFibMaxRoutes))}),
       icmp_limiter_(static_cast<uint32_t>(tunables.get(Tunable::kIcmpMsgsPerSec)),
                     static_cast<uint32_t>(tunables.get(Tunable::kIcmpMsgsBurst)),
-                    static_cast<uint32_t>(tunables.get(Tunable::kIcmpRatemask))),
-      reasm_(reassembly_config(tunables), pool, counters, timers, clock) {
+                    static_cast<uint32_t>(tunables.get(Tunable::kIcmpRatemask)))
+#if INLET_WITH_REASSEMBLY
+      ,
+      reasm_(reassembly_config(tunables), pool, counters, timers, clock)
+#endif
+{
+#if INLET_WITH_REASSEMBLY
   // RFC 792: a reassembly timeout after the first fragment is reported.
   reasm_.set_timeout_handler([this](const Packet& first) {
     send_icmp_error(first, wire::icmptype::kTimeExceeded, wire::icmpcode::kReassemblyTimeExceeded);
   });
+#else
+  (void)timers;
+#endif
 }
 
 void Ipv4Layer::drop(PacketRef&& p, DropReason reason) {
-  trace_(TracePoint::kDrop, *p, drop_reason_name(reason));
+  trace_.drop(*p, reason);
   pool_.free(std::move(p), reason);
 }
 
@@ -77,10 +87,12 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
   const wire::Ipv4Address src = ip->src();
   const wire::Ipv4Address dst = ip->dst();
 
+#if INLET_WITH_FILTER
   if (!filter_allows(filter::Hook::kPrerouting, *ip, in.ifindex())) {
     drop(std::move(p), DropReason::kNetfilterDrop);
     return;
   }
+#endif
   if (martian_source(src, in)) {
     drop(std::move(p), DropReason::kIpMartianSource);
     return;
@@ -101,10 +113,12 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     // Counted as multicast input only when joined or forwarded (as Linux,
     // whose route lookup refuses the others first).
     const bool joined = dst.value() == 0xE0000001u;
+#if INLET_WITH_FORWARDING
     if (!mroutes_.empty() && forward_multicast(p, *ip, in, joined)) {
       counters_.add(Counter::IpExtInMcastPkts);
       return;
     }
+#endif
     if (!joined) {
       drop(std::move(p), DropReason::kIpMulticastNotJoined);
       return;
@@ -112,10 +126,12 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     counters_.add(Counter::IpExtInMcastPkts);
     d.multicast = true;
   } else if (link_.interface_with_address(dst) == nullptr) {
+#if INLET_WITH_FORWARDING
     if (p->pkt_type == PacketType::kHost && tunables_.get(Tunable::kIpForward) != 0) {
       forward(std::move(p), *ip, in);
       return;
     }
+#endif
     // A host counts a datagram not for it as an address error (RFC 1122 3.2.1.3).
     drop(std::move(p), DropReason::kIpNotForUs);
     return;
@@ -125,6 +141,13 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     return;
   }
   if (ip->is_fragment()) {
+#if !INLET_WITH_REASSEMBLY
+    // Built without reassembly (INLET_WITH_REASSEMBLY=0): a fragment is
+    // counted as needing reassembly (IpReasmReqds), then dropped (IpReasmFails).
+    counters_.add(Counter::IpReasmReqds);
+    drop(std::move(p), DropReason::kIpReasmUnsupported);
+    return;
+#else
     PacketRef whole = reasm_.add(std::move(p), *ip);
     if (!whole) return;  // waiting for more (or counted as failed)
     auto full = wire::Ipv4View::parse(whole->bytes(), wire::ChecksumMode::kSkip);
@@ -137,20 +160,24 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     d.ttl = full->ttl();
     deliver_local(std::move(whole), d);
     return;
+#endif
   }
   p->pull(static_cast<uint32_t>(ip->header_length()));
   p->set_l4_here();
   deliver_local(std::move(p), d);
 }
 
+#if INLET_WITH_FILTER
 bool Ipv4Layer::filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex) {
   filter::RuleSet* f = link_.filter();  // re-read: set_filter replaces it
   if (f == nullptr || !f->active(hook)) return true;
   return f->evaluate(hook, filter::FilterInput::from_ipv4(ip, ifindex)) != filter::Verdict::kDrop;
 }
+#endif
 
 void Ipv4Layer::deliver_local(PacketRef p, const Ipv4Delivery& d) {
   const uint8_t protocol = p->head[p->l3_offset + 9];
+#if INLET_WITH_FILTER
   if (filter::RuleSet* f = link_.filter(); f != nullptr && f->active(filter::Hook::kInput)) {
     auto ip = wire::Ipv4View::parse(std::span<const uint8_t>(p->head + p->l3_offset, p->tail - p->l3_offset),
                                     wire::ChecksumMode::kSkip);
@@ -159,6 +186,7 @@ void Ipv4Layer::deliver_local(PacketRef p, const Ipv4Delivery& d) {
       return;
     }
   }
+#endif
 
   if (protocol == wire::ipproto::kIcmp) {
     counters_.add(Counter::IpInDelivers);

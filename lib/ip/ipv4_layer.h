@@ -10,9 +10,11 @@
 #include "absl/status/status.h"
 #include <cstdint>
 
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/clock.h"
 #include "core/counters.h"
+#include "core/features.h"
 #include "core/layers.h"
 #include "core/trace.h"
 #include "core/tunables.h"
@@ -64,28 +66,40 @@ class Ipv4Layer final : public NetworkReceiver {
   // arriving on `in_ifindex` (0 = any interface) are replicated to every
   // interface in `out` but the ingress one, by cloning the packet: the
   // payload is shared, each copy gets its own link header.
+#if INLET_WITH_FORWARDING
   absl::Status add_multicast_route(wire::Ipv4Address group, uint16_t in_ifindex,
                                    std::vector<uint16_t> out);
+#endif
 
+#if INLET_WITH_REASSEMBLY
   const Reassembler& reassembler() const { return reasm_; }
   // Releases reassembly buffers (shutdown).
   void shutdown() { reasm_.clear(); }
+#else
+  void shutdown() {}
+#endif
 
  private:
   void drop(PacketRef&& p, DropReason reason);
   bool martian_source(wire::Ipv4Address src, const link::Interface& in) const;
   void deliver_local(PacketRef p, const Ipv4Delivery& d);
   // The filter (lib/filter) at one hook: true when the packet may go on.
+#if INLET_WITH_FILTER
   bool filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex);
+#endif
+#if INLET_WITH_FORWARDING
   // Replicates a multicast datagram along its MFC entry; returns true when
   // the packet was consumed.
   bool forward_multicast(PacketRef& p, const wire::Ipv4View& ip, link::Interface& in,
                          bool deliver_locally);
   void forward(PacketRef p, const wire::Ipv4View& ip, link::Interface& in);
+#endif
   // Sends a datagram (data at its IPv4 header) out of `out` toward
   // `next_hop`, fragmenting it when it exceeds the MTU and DF is clear.
   void transmit(PacketRef p, link::Interface& out, wire::Ipv4Address next_hop);
+#if INLET_WITH_REASSEMBLY
   void fragment(PacketRef p, link::Interface& out, wire::Ipv4Address next_hop);
+#endif
   bool icmp_host_allow(wire::Ipv4Address dst, uint8_t type);
   void icmp_input(PacketRef p, const Ipv4Delivery& d);
   void icmp_echo_reply(PacketRef p, const Ipv4Delivery& d);
@@ -106,13 +120,17 @@ class Ipv4Layer final : public NetworkReceiver {
     absl::Time last = absl::InfinitePast();
   };
   std::array<HostLimit, 256> icmp_hosts_{};
+#if INLET_WITH_REASSEMBLY
   Reassembler reasm_;
+#endif
+#if INLET_WITH_FORWARDING
   struct MulticastRoute {
     wire::Ipv4Address group;
     uint16_t in_ifindex = 0;
-    std::vector<uint16_t> out;
+    Vector<uint16_t> out;
   };
-  std::vector<MulticastRoute> mroutes_;
+  Vector<MulticastRoute> mroutes_;
+#endif
   std::array<TransportReceiver*, 256> transports_{};
   uint16_t next_ident_ = 1;
 };

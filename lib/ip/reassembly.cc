@@ -15,8 +15,8 @@ Reassembler::Reassembler(const ReassemblyConfig& config, BufferPool& fragments_p
   pc.buffer_size = kBufferSize;
   pc.headroom = 128;
   pc.descriptors = pc.buffers * 2;
-  pool_ = std::make_unique<BufferPool>(pc, &counters_);
-  queue_storage_.reset(new Queue[n]);
+  pool_ = allocate_unique<BufferPool>(pc, &counters_);
+  queue_storage_ = allocate_unique_array<Queue>(n);
   for (uint32_t i = 0; i < n; ++i) {
     Queue* q = &queue_storage_[i];
     queues_.push_back(q);

@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/clock.h"
 #include "core/counters.h"
@@ -54,6 +55,9 @@ class Reassembler {
   size_t capacity() const { return queues_.size(); }
   const BufferPool& pool() const { return *pool_; }
   void clear();
+  // Sizes for the RAM footprint (lib/api/footprint.h): one queue, one index slot.
+  static size_t queue_bytes() { return sizeof(Queue); }
+  static size_t map_slot_bytes() { return sizeof(std::pair<const Key, Queue*>); }
 
  private:
   struct Key {
@@ -92,11 +96,11 @@ class Reassembler {
   Counters& counters_;
   TimerWheel& timers_;
   const Clock& clock_;
-  std::unique_ptr<BufferPool> pool_;
-  std::unique_ptr<Queue[]> queue_storage_;
-  std::vector<Queue*> queues_;
-  std::vector<Queue*> free_;
-  absl::flat_hash_map<Key, Queue*> map_;
+  Unique<BufferPool> pool_;
+  Unique<Queue[]> queue_storage_;
+  Vector<Queue*> queues_;
+  Vector<Queue*> free_;
+  FlatHashMap<Key, Queue*> map_;
   absl::AnyInvocable<void(const Packet&)> on_timeout_;
 };
 

@@ -6,7 +6,7 @@
 
 namespace inlet::link {
 
-Bridge::Bridge(const BridgeConfig& config, Interface& device, std::vector<Interface*> members,
+Bridge::Bridge(const BridgeConfig& config, Interface& device, Vector<Interface*> members,
                Counters& counters)
     : config_(config), device_(device), members_(std::move(members)), counters_(counters) {
   if (config_.fdb_max == 0) config_.fdb_max = 1;

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 #include "core/counters.h"
 #include "core/timer_wheel.h"
 #include "wire/bytes.h"
@@ -47,13 +48,13 @@ struct BridgeDecision {
 
 class Bridge {
  public:
-  Bridge(const BridgeConfig& config, Interface& device, std::vector<Interface*> members,
+  Bridge(const BridgeConfig& config, Interface& device, Vector<Interface*> members,
          Counters& counters);
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
 
   Interface& device() const { return device_; }
-  const std::vector<Interface*>& members() const { return members_; }
+  const Vector<Interface*>& members() const { return members_; }
   const BridgeConfig& config() const { return config_; }
 
   // A frame received on member `ingress`: learns its source, then decides
@@ -89,11 +90,11 @@ class Bridge {
 
   BridgeConfig config_;
   Interface& device_;
-  std::vector<Interface*> members_;
+  Vector<Interface*> members_;
   Counters& counters_;
-  std::vector<FdbEntry> entries_;   // fdb_max slots, allocated at set-up
-  std::vector<uint32_t> free_;      // free slots (a stack)
-  absl::flat_hash_map<wire::MacAddress, uint32_t> index_;  // mac -> slot
+  Vector<FdbEntry> entries_;   // fdb_max slots, allocated at set-up
+  Vector<uint32_t> free_;      // free slots (a stack)
+  FlatHashMap<wire::MacAddress, uint32_t> index_;  // mac -> slot
   Timer timer_;
 };
 

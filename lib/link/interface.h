@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/port.h"
 #include "wire/bytes.h"
@@ -49,7 +50,7 @@ class TxQueue {
   }
 
  private:
-  std::vector<PacketRef> ring_;
+  Vector<PacketRef> ring_;
   size_t head_ = 0;
   size_t count_ = 0;
 };
@@ -58,7 +59,7 @@ struct InterfaceConfig {
   std::string name;
   wire::MacAddress mac;
   uint32_t mtu = 1500;
-  std::vector<InterfaceAddress> addresses;
+  Vector<InterfaceAddress> addresses;
 };
 
 class Bridge;
@@ -78,7 +79,7 @@ class Interface {
   const std::string& name() const { return config_.name; }
   const wire::MacAddress& mac() const { return config_.mac; }
   uint32_t mtu() const { return config_.mtu; }
-  const std::vector<InterfaceAddress>& addresses() const { return config_.addresses; }
+  const Vector<InterfaceAddress>& addresses() const { return config_.addresses; }
   PortQueue* port() const { return port_; }
   TxQueue& tx() { return tx_; }
 
@@ -151,7 +152,7 @@ class Interface {
   bool tagged_only_ = false;
   Bridge* member_of_ = nullptr;
   Bridge* device_of_ = nullptr;
-  absl::flat_hash_map<uint16_t, Interface*> vlans_;  // VID -> sub-interface (set-up only)
+  FlatHashMap<uint16_t, Interface*> vlans_;  // VID -> sub-interface (set-up only)
 };
 
 }  // namespace inlet::link

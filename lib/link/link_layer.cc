@@ -47,7 +47,7 @@ LinkLayer::~LinkLayer() { shutdown(); }
 
 Interface& LinkLayer::add_interface(InterfaceConfig config, PortQueue* port) {
   const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
-  interfaces_.push_back(std::make_unique<Interface>(
+  interfaces_.push_back(allocate_unique<Interface>(
       ifindex, std::move(config), port, static_cast<uint32_t>(tunables_.get(Tunable::kTxRingSize))));
   if (!neighbour_timer_.armed()) {
     timers_.arm(neighbour_timer_, clock_.now() + neighbours_.config().retrans_time);
@@ -55,6 +55,7 @@ Interface& LinkLayer::add_interface(InterfaceConfig config, PortQueue* port) {
   return *interfaces_.back();
 }
 
+#if INLET_WITH_VLAN
 absl::StatusOr<Interface*> LinkLayer::add_vlan(Interface& parent, uint16_t vid,
                                                InterfaceConfig config) {
   if (vid == wire::kVlanIdPriorityOnly || vid >= wire::kVlanIdReserved) {
@@ -72,13 +73,16 @@ absl::StatusOr<Interface*> LinkLayer::add_vlan(Interface& parent, uint16_t vid,
                                       parent.name() + "'s " + std::to_string(parent.mtu()));
   }
   const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
-  interfaces_.push_back(std::make_unique<Interface>(ifindex, std::move(config), nullptr, 1));
+  interfaces_.push_back(allocate_unique<Interface>(ifindex, std::move(config), nullptr, 1));
   Interface& sub = *interfaces_.back();
   sub.make_vlan(parent, vid);
   return &sub;
 }
 
-absl::StatusOr<Interface*> LinkLayer::add_bridge(std::vector<Interface*> members,
+#endif  // INLET_WITH_VLAN
+
+#if INLET_WITH_BRIDGE
+absl::StatusOr<Interface*> LinkLayer::add_bridge(Vector<Interface*> members,
                                                  InterfaceConfig config) {
   if (members.empty()) return absl::InvalidArgumentError("a bridge needs at least one port");
   for (size_t i = 0; i < members.size(); ++i) {
@@ -99,12 +103,12 @@ absl::StatusOr<Interface*> LinkLayer::add_bridge(std::vector<Interface*> members
     }
   }
   const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
-  interfaces_.push_back(std::make_unique<Interface>(ifindex, std::move(config), nullptr, 1));
+  interfaces_.push_back(allocate_unique<Interface>(ifindex, std::move(config), nullptr, 1));
   Interface& device = *interfaces_.back();
   BridgeConfig bc;
   bc.fdb_max = static_cast<uint32_t>(tunables_.get(Tunable::kBridgeFdbMax));
   bc.ageing_time = absl::Seconds(tunables_.get(Tunable::kBridgeAgeingTime));
-  bridges_.push_back(std::make_unique<Bridge>(bc, device, members, counters_));
+  bridges_.push_back(allocate_unique<Bridge>(bc, device, members, counters_));
   Bridge& bridge = *bridges_.back();
   device.make_bridge_device(bridge);
   for (Interface* m : members) m->set_bridge_port_of(&bridge);
@@ -118,6 +122,7 @@ absl::StatusOr<Interface*> LinkLayer::add_bridge(std::vector<Interface*> members
   timers_.arm(bridge.timer(), clock_.now() + absl::Seconds(1));
   return &device;
 }
+#endif  // INLET_WITH_BRIDGE
 
 Interface* LinkLayer::interface(uint16_t ifindex) {
   if (ifindex == 0 || ifindex > interfaces_.size()) return nullptr;
@@ -132,7 +137,7 @@ Interface* LinkLayer::interface_with_address(wire::Ipv4Address a) {
 }
 
 void LinkLayer::drop(PacketRef&& p, DropReason reason) {
-  trace_(TracePoint::kDrop, *p, drop_reason_name(reason));
+  trace_.drop(*p, reason);
   pool_.free(std::move(p), reason);
 }
 
@@ -165,6 +170,7 @@ void LinkLayer::receive_on(Interface& dev, PacketRef p, absl::Time now) {
   auto eth = wire::EthernetView::parse(p->bytes());
   // An 802.1Q C-tag whose VID has a sub-interface here: the frame is the
   // sub-interface's (as Linux's vlan_do_receive, ahead of any bridge).
+#if INLET_WITH_VLAN
   bool tagged = false;
   uint16_t vid = 0;
   if (eth->ethertype() == wire::ethertype::kVlan || eth->ethertype() == wire::ethertype::kQinQ) {
@@ -192,18 +198,29 @@ void LinkLayer::receive_on(Interface& dev, PacketRef p, absl::Time now) {
     drop(std::move(p), DropReason::kVlanUntaggedRefused);
     return;
   }
+#else
+  (void)eth;
+#endif
+#if INLET_WITH_BRIDGE
   if (Bridge* bridge = dev.bridge_port_of()) {
     bridge_input(*bridge, dev, std::move(p), now);
     return;
   }
+#else
+  (void)now;
+#endif
   deliver(dev, std::move(p));
 }
 
 void LinkLayer::deliver(Interface& in, PacketRef p) {
   auto eth = wire::EthernetView::parse(p->bytes());
   const wire::MacAddress dst = eth->dst();
+#if INLET_WITH_BRIDGE
   const Bridge* bridge = in.bridge_device_of();
   if (dst == in.mac() || (bridge != nullptr && bridge->is_local_mac(dst))) {
+#else
+  if (dst == in.mac()) {
+#endif
     p->pkt_type = PacketType::kHost;
   } else if (dst.is_broadcast()) {
     p->pkt_type = PacketType::kBroadcast;
@@ -216,6 +233,7 @@ void LinkLayer::deliver(Interface& in, PacketRef p) {
   const uint16_t outer = eth->ethertype();
   uint16_t type = outer;
   p->pull(wire::kEthernetHeaderLength);
+#if INLET_WITH_VLAN
   if (type == wire::ethertype::kVlan || type == wire::ethertype::kQinQ) {
     auto tag = wire::VlanView::parse(p->bytes());
     if (!tag) {
@@ -239,6 +257,9 @@ void LinkLayer::deliver(Interface& in, PacketRef p) {
     type = tag->ethertype();
     p->pull(wire::kVlanTagLength);
   }
+#else
+  (void)outer;
+#endif
   p->set_l3_here();
   switch (type) {
     case wire::ethertype::kIpv4:
@@ -260,6 +281,7 @@ void LinkLayer::deliver(Interface& in, PacketRef p) {
   }
 }
 
+#if INLET_WITH_BRIDGE
 void LinkLayer::bridge_input(Bridge& bridge, Interface& ingress, PacketRef p, absl::Time now) {
   auto eth = wire::EthernetView::parse(p->bytes());
   const BridgeDecision d = bridge.receive(ingress, eth->src(), eth->dst(), now);
@@ -296,6 +318,8 @@ void LinkLayer::bridge_input(Bridge& bridge, Interface& ingress, PacketRef p, ab
   receive_on(device, std::move(p), now);
 }
 
+#endif  // INLET_WITH_BRIDGE
+
 bool LinkLayer::fits(const Interface& port, const Packet& frame) {
   return frame.length() <= port.mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength;
 }
@@ -303,12 +327,14 @@ bool LinkLayer::fits(const Interface& port, const Packet& frame) {
 void LinkLayer::send_clone(Interface& port, const PacketRef& frame) {
   PacketRef copy = pool_.clone(frame);
   if (!copy) {
+    trace_.drop(*frame.get(), DropReason::kPoolExhausted);
     counters_.drop(DropReason::kPoolExhausted);  // out of descriptors (alloc_failures too)
     return;
   }
   enqueue(port, std::move(copy));
 }
 
+#if INLET_WITH_BRIDGE
 void LinkLayer::flood(Bridge& bridge, const Interface* except, PacketRef frame) {
   // Clones (sharing the payload) for all but the last member; the frame itself
   // goes to the last one.
@@ -318,6 +344,7 @@ void LinkLayer::flood(Bridge& bridge, const Interface* except, PacketRef frame) 
     if (m == except) continue;
     ++targets;
     if (!fits(*m, *frame.get())) {
+      trace_.drop(*frame.get(), DropReason::kBridgeTooBig);
       counters_.drop(DropReason::kBridgeTooBig);  // this member gets no copy
       continue;
     }
@@ -338,10 +365,12 @@ void LinkLayer::flood_copies(Bridge& bridge, const Interface* except, const Pack
     if (fits(*m, *frame.get())) {
       send_clone(*m, frame);
     } else {
+      trace_.drop(*frame.get(), DropReason::kBridgeTooBig);
       counters_.drop(DropReason::kBridgeTooBig);
     }
   }
 }
+#endif  // INLET_WITH_BRIDGE
 
 void LinkLayer::enqueue(Interface& port, PacketRef p) {
   p->ifindex = port.ifindex();
@@ -357,9 +386,12 @@ void LinkLayer::transmit(Interface& dev, PacketRef p) {
       enqueue(dev, std::move(p));
       return;
     case InterfaceKind::kVlan:
+#if INLET_WITH_VLAN
       transmit(*dev.parent(), std::move(p));  // the tag is already in the frame
-      return;
+#endif
+      return;  // (no VLAN interface exists without INLET_WITH_VLAN)
     case InterfaceKind::kBridge: {
+#if INLET_WITH_BRIDGE
       Bridge& bridge = *dev.bridge_device_of();
       const wire::MacAddress dst = wire::MacAddress::load(p->data_ptr());
       const BridgeDecision d = bridge.transmit(dst, clock_.now());
@@ -370,7 +402,8 @@ void LinkLayer::transmit(Interface& dev, PacketRef p) {
       } else {
         drop(std::move(p), DropReason::kBridgeTooBig);
       }
-      return;
+#endif
+      return;  // (no bridge device exists without INLET_WITH_BRIDGE)
     }
   }
 }
@@ -443,7 +476,7 @@ void LinkLayer::send_frame(Interface& out, PacketRef p, wire::MacAddress dst, ui
     head->chain = p.release();
     p = std::move(head);
   }
-  const bool tagged = out.kind() == InterfaceKind::kVlan;
+  const bool tagged = INLET_WITH_VLAN && out.kind() == InterfaceKind::kVlan;
   const uint32_t header = static_cast<uint32_t>(wire::kEthernetHeaderLength) +
                           (tagged ? static_cast<uint32_t>(wire::kVlanTagLength) : 0);
   uint8_t* h = p->push(header);

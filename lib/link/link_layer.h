@@ -12,6 +12,7 @@
 #include "core/buffer_pool.h"
 #include "core/clock.h"
 #include "core/counters.h"
+#include "core/features.h"
 #include "core/layers.h"
 #include "core/timer_wheel.h"
 #include "core/trace.h"
@@ -36,18 +37,22 @@ class LinkLayer {
   // it transmits through the parent with the tag pushed. `config.mac` should
   // be the parent's. Errors: bad VID, a parent that is itself a VLAN, a VID
   // already taken, an MTU above the parent's.
+#if INLET_WITH_VLAN
   absl::StatusOr<Interface*> add_vlan(Interface& parent, uint16_t vid, InterfaceConfig config);
+#endif
   // A bridge over `members` (port interfaces, not VLANs, each in no other
   // bridge) with its own device interface made from `config` (addresses for
   // the stack sit there, as on Linux's br0). Frames received on a member are
   // forwarded by destination MAC; those for the stack arrive on the device.
-  absl::StatusOr<Interface*> add_bridge(std::vector<Interface*> members, InterfaceConfig config);
-  const std::vector<std::unique_ptr<Bridge>>& bridges() const { return bridges_; }
+#if INLET_WITH_BRIDGE
+  absl::StatusOr<Interface*> add_bridge(Vector<Interface*> members, InterfaceConfig config);
+#endif
+  const Vector<Unique<Bridge>>& bridges() const { return bridges_; }
   Interface* interface(uint16_t ifindex);
   const Interface* interface(uint16_t ifindex) const {
     return ifindex == 0 || ifindex > interfaces_.size() ? nullptr : interfaces_[ifindex - 1].get();
   }
-  const std::vector<std::unique_ptr<Interface>>& interfaces() const { return interfaces_; }
+  const Vector<Unique<Interface>>& interfaces() const { return interfaces_; }
   // The interface that owns address `a`, or nullptr.
   Interface* interface_with_address(wire::Ipv4Address a);
   void set_network_receiver(NetworkReceiver* receiver) { network_ = receiver; }
@@ -64,11 +69,13 @@ class LinkLayer {
 
   NeighbourTable& neighbours() { return neighbours_; }
 
+#if INLET_WITH_FILTER
   // The packet filter (nullptr when none is set). The IP layer evaluates it
   // at PREROUTING, INPUT and FORWARD (see docs/filter.md).
   filter::RuleSet* filter() { return filter_.get(); }
   const filter::RuleSet* filter() const { return filter_.get(); }
-  void set_filter(std::unique_ptr<filter::RuleSet> rules) { filter_ = std::move(rules); }
+  void set_filter(Unique<filter::RuleSet> rules) { filter_ = std::move(rules); }
+#endif
 
  private:
   void drop(PacketRef&& p, DropReason reason);
@@ -106,11 +113,13 @@ class LinkLayer {
   const Clock& clock_;
   const Trace& trace_;
   NetworkReceiver* network_ = nullptr;
-  std::vector<std::unique_ptr<Interface>> interfaces_;
+  Vector<Unique<Interface>> interfaces_;
   NeighbourTable neighbours_;
   Timer neighbour_timer_;
-  std::vector<std::unique_ptr<Bridge>> bridges_;
-  std::unique_ptr<filter::RuleSet> filter_;
+  Vector<Unique<Bridge>> bridges_;
+#if INLET_WITH_FILTER
+  Unique<filter::RuleSet> filter_;
+#endif
 };
 
 }  // namespace inlet::link

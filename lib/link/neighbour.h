@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/counters.h"
 #include "wire/bytes.h"
@@ -100,7 +101,7 @@ class NeighbourTable {
 
   size_t size() const { return live_; }
   const NeighbourConfig& config() const { return config_; }
-  const std::vector<Neighbour>& entries() const { return entries_; }
+  const Vector<Neighbour>& entries() const { return entries_; }
 
  private:
   size_t index_of(const Neighbour& n) const { return static_cast<size_t>(&n - entries_.data()); }
@@ -108,10 +109,10 @@ class NeighbourTable {
   NeighbourConfig config_;
   BufferPool& pool_;
   Counters& counters_;
-  std::vector<Neighbour> entries_;
-  std::vector<PacketRef> pending_;  // unresolved_queue slots per entry
-  std::vector<uint32_t> free_list_;
-  absl::flat_hash_map<uint32_t, uint32_t> index_;  // ip -> entry
+  Vector<Neighbour> entries_;
+  Vector<PacketRef> pending_;  // unresolved_queue slots per entry
+  Vector<uint32_t> free_list_;
+  FlatHashMap<uint32_t, uint32_t> index_;  // ip -> entry
   size_t live_ = 0;
 };
 

@@ -450,7 +450,7 @@ void TcpLayer::prune_ooo(TcpSocket& s, SeqNum keep_below, size_t needed) {
   counters_.add(Counter::TcpExtPruneCalled);
   bool pruned = false;
   while (!s.ooo_.empty() && rmem(s) + needed > s.rcvbuf_ && seg_seq(s.ooo_.highest()) >= keep_below) {
-    pool_.free(s.ooo_.pop_highest(), DropReason::kTcpOfoPruned);
+    drop(s.ooo_.pop_highest(), DropReason::kTcpOfoPruned);
     pruned = true;
   }
   if (pruned) {

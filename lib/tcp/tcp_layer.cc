@@ -58,6 +58,11 @@ TcpSocket* TcpListener::accept() {
   return s;
 }
 
+TcpLayer::EntrySizes TcpLayer::entry_sizes() {
+  using Slot = std::pair<const FourTuple, Entry>;
+  return {sizeof(Request), sizeof(TimeWait), sizeof(Slot), alignof(Slot)};
+}
+
 TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counters,
                    TimerWheel& timers, const Clock& clock, const Trace& trace, ip::Ipv4Layer& ip)
     : tunables_(tunables),
@@ -73,7 +78,12 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
   const size_t max_conn = static_cast<size_t>(tunables.get(Tunable::kTcpMaxConnections));
   const size_t max_req = static_cast<size_t>(tunables.get(Tunable::kTcpMaxSynBacklog));
   const size_t max_tw = static_cast<size_t>(tunables.get(Tunable::kTcpMaxTimeWait));
-  sockets_.reset(new TcpSocket[max_conn]);
+  {  // the constructor is ours only: no allocate_unique_array
+    const Allocator& a = current_allocator();
+    TcpSocket* mem = StdAllocator<TcpSocket>(a).allocate(max_conn);
+    for (size_t i = 0; i < max_conn; ++i) ::new (static_cast<void*>(mem + i)) TcpSocket();
+    sockets_ = Unique<TcpSocket[]>(mem, AllocDeleter<TcpSocket[]>{&a, max_conn});
+  }
   socket_capacity_ = max_conn;
   free_sockets_.reserve(max_conn);
   for (size_t i = max_conn; i-- > 0;) {
@@ -110,7 +120,7 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
     });
     free_sockets_.push_back(static_cast<uint32_t>(i));
   }
-  requests_.reset(new Request[max_req]);
+  requests_ = allocate_unique_array<Request>(max_req);
   request_capacity_ = max_req;
   free_requests_.reserve(max_req);
   for (size_t i = max_req; i-- > 0;) {
@@ -154,7 +164,10 @@ absl::StatusOr<TcpListener*> TcpLayer::listen(wire::Ipv4Address address, uint16_
     return absl::AlreadyExistsError(absl::StrCat("TCP port ", port, " is in use"));
   }
   backlog = std::min<size_t>(backlog, static_cast<size_t>(tunables_.get(Tunable::kSomaxconn)));
-  auto l = std::unique_ptr<TcpListener>(new TcpListener(address, port, backlog));
+  const Allocator& a = current_allocator();  // the constructor is ours only: no allocate_unique
+  Unique<TcpListener> l(::new (allocate_bytes(a, sizeof(TcpListener), alignof(TcpListener)))
+                            TcpListener(address, port, backlog),
+                        AllocDeleter<TcpListener>{&a});
   TcpListener* raw = l.get();
   listeners_.emplace(listener_key(address, port), std::move(l));
   return raw;
@@ -184,7 +197,7 @@ TcpListener* TcpLayer::find_listener(wire::Ipv4Address addr, uint16_t port) {
 }
 
 void TcpLayer::drop(PacketRef&& p, DropReason reason) {
-  trace_(TracePoint::kDrop, *p, drop_reason_name(reason));
+  trace_.drop(*p, reason);
   pool_.free(std::move(p), reason);
 }
 
@@ -267,6 +280,13 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     return;
   }
   if (v.ack_flag()) {
+#if !INLET_WITH_SYNCOOKIES
+    // Built without SYN cookies: a third ACK with no request is answered
+    // with a reset, as with net.ipv4.tcp_syncookies=0.
+    send_reset(t, SeqNum(v.ack()), std::nullopt);
+    drop(std::move(p), DropReason::kTcpNoSocket);
+    return;
+#else
     // A third ACK with no request: a SYN cookie, if we have sent any lately.
     const int64_t mode = tunables_.get(Tunable::kTcpSyncookies);
     const bool cookies_live =
@@ -316,6 +336,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     enqueue_accept(l, *s);
     connection_input(*s, std::move(p), v);
     return;
+#endif  // INLET_WITH_SYNCOOKIES
   }
   if (!v.syn()) {  // null scans, Xmas scans, stray FINs: nothing to answer
     drop(std::move(p), DropReason::kTcpBadFlags);
@@ -338,13 +359,14 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     o.tsval = opt.timestamps->value;
   }
 
+  bool send_cookie = false;
+  FastOpenCookie cookie{};
+#if INLET_WITH_TFO
   // Fast Open (RFC 7413 4.2): a valid cookie with data opens at once.
   const uint32_t tfo = static_cast<uint32_t>(tunables_.get(Tunable::kTcpFastopen));
   const bool tfo_listener = (tfo & kTfoServerEnable) != 0 &&
                             (l.fastopen_qlen_ > 0 || (tfo & kTfoServerWoSockopt) != 0);
   const uint32_t tfo_qlen = l.fastopen_qlen_ > 0 ? l.fastopen_qlen_ : static_cast<uint32_t>(l.backlog_);
-  bool send_cookie = false;
-  FastOpenCookie cookie{};
   if (tfo_listener && opt.fast_open) {
     // As tcp_try_fastopen: a cookie request is counted whatever follows.
     if (opt.fast_open_cookie_request()) counters_.add(Counter::TcpExtTCPFastOpenCookieReqd);
@@ -386,6 +408,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     send_cookie = true;  // fall back to a normal handshake, with a fresh cookie
     cookie = tfo_keys_.make(t.remote, t.local);
   }
+#endif  // INLET_WITH_TFO
 
   // Accept queue full: drop the SYN (Linux's tcp_conn_request).
   if (l.accept_queue_full()) {
@@ -393,10 +416,13 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
     drop(std::move(p), DropReason::kTcpListenOverflow);  // counts ListenOverflows
     return;
   }
+#if INLET_WITH_SYNCOOKIES
   const int64_t mode = tunables_.get(Tunable::kTcpSyncookies);
+#endif
   const size_t syn_limit = std::min<size_t>(
       std::max<size_t>(l.backlog_, 1), static_cast<size_t>(tunables_.get(Tunable::kTcpMaxSynBacklog)));
   const bool queue_full = l.syn_count_ >= syn_limit || free_requests_.empty();
+#if INLET_WITH_SYNCOOKIES
   if (mode == 2 || (queue_full && mode == 1)) {
     if (queue_full) {
       counters_.add(Counter::TcpExtTCPReqQFullDoCookies);
@@ -422,6 +448,7 @@ void TcpLayer::listen_input(TcpListener& l, PacketRef p, const Ipv4Delivery& d,
                 send_cookie ? &cookie : nullptr);
     return;  // the SYN is consumed: a cookie keeps no state
   }
+#endif  // INLET_WITH_SYNCOOKIES
   if (queue_full) {
     counters_.add(Counter::TcpExtTCPReqQFullDrop);
     drop(std::move(p), DropReason::kTcpSynQueueFull);

@@ -12,9 +12,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/clock.h"
 #include "core/counters.h"
+#include "core/features.h"
 #include "core/layers.h"
 #include "core/timer_wheel.h"
 #include "core/trace.h"
@@ -47,8 +49,16 @@ class TcpLayer final : public TransportReceiver {
   // Releases every buffer and connection (shutdown).
   void shutdown();
 
+#if INLET_WITH_TFO
   FastOpenKeys& fastopen_keys() { return tfo_keys_; }
+#endif
   size_t connection_count() const { return live_connections_; }
+  // Sizes of one entry of the tables the constructor allocates, for the RAM
+  // footprint (lib/api/footprint.h): request, TIME_WAIT, 4-tuple table slot.
+  struct EntrySizes {
+    size_t request, time_wait, table_slot, table_slot_align;
+  };
+  static EntrySizes entry_sizes();
   size_t time_wait_count() const { return tw_live_; }
   // ESTABLISHED + CLOSE_WAIT, the gauge Linux reports as TcpCurrEstab.
   size_t established_count() const;
@@ -189,29 +199,33 @@ class TcpLayer final : public TransportReceiver {
   ip::Ipv4Layer& ip_;
   absl::Time epoch_;
 
-  absl::flat_hash_map<FourTuple, Entry> table_;
-  std::unique_ptr<TcpSocket[]> sockets_;
+  FlatHashMap<FourTuple, Entry> table_;
+  Unique<TcpSocket[]> sockets_;
   size_t socket_capacity_ = 0;
-  std::vector<uint32_t> free_sockets_;
-  std::unique_ptr<Request[]> requests_;
+  Vector<uint32_t> free_sockets_;
+  Unique<Request[]> requests_;
   size_t request_capacity_ = 0;
-  std::vector<uint32_t> free_requests_;
-  std::vector<TimeWait> time_waits_;  // FIFO ring: entries expire in order
+  Vector<uint32_t> free_requests_;
+  Vector<TimeWait> time_waits_;  // FIFO ring: entries expire in order
   size_t tw_head_ = 0;
   size_t tw_count_ = 0;     // ring slots in use (live or killed, not yet popped)
   size_t tw_live_ = 0;      // live TIME_WAIT entries
   size_t tw_capacity_ = 0;  // net.ipv4.tcp_max_tw_buckets
   Timer tw_timer_;
-  absl::flat_hash_map<uint64_t, std::unique_ptr<TcpListener>> listeners_;
-  std::vector<TcpSocket*> ack_list_;
-  std::vector<TcpSocket*> ready_list_;
-  std::vector<TcpSocket*> ready_out_;
+  FlatHashMap<uint64_t, Unique<TcpListener>> listeners_;
+  Vector<TcpSocket*> ack_list_;
+  Vector<TcpSocket*> ready_list_;
+  Vector<TcpSocket*> ready_out_;
   size_t live_connections_ = 0;
 
   SipKey isn_key_;
   SipKey ts_key_;
+#if INLET_WITH_SYNCOOKIES
   SynCookies cookies_;
+#endif
+#if INLET_WITH_TFO
   FastOpenKeys tfo_keys_;
+#endif
   absl::Time last_synq_overflow_ = absl::InfinitePast();
   // Challenge ACK budget (net.ipv4.tcp_challenge_ack_limit per second).
   absl::Time challenge_window_start_ = absl::InfinitePast();

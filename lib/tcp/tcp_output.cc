@@ -185,7 +185,7 @@ bool TcpLayer::emit(const FourTuple& t, SeqNum seq, SeqNum ack, uint8_t flags, u
   const size_t len = repr.header_length();
   uint8_t* h = p->put(static_cast<uint32_t>(len));
   if (h == nullptr || repr.emit(std::span<uint8_t>(h, len), t.local, t.remote) == 0) {
-    pool_.free(std::move(p), DropReason::kTxNoHeadroom);
+    drop(std::move(p), DropReason::kTxNoHeadroom);
     return false;
   }
   counters_.add(Counter::TcpOutSegs);

@@ -14,6 +14,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
+#include "core/alloc.h"
 #include "core/packet.h"
 #include "core/timer_wheel.h"
 #include "tcp/ooo_queue.h"
@@ -204,7 +205,7 @@ class TcpListener {
   wire::Ipv4Address address_;
   uint16_t port_;
   size_t backlog_;
-  std::vector<TcpSocket*> accept_ring_;
+  Vector<TcpSocket*> accept_ring_;
   size_t accept_head_ = 0;
   size_t accept_count_ = 0;
   size_t syn_count_ = 0;

@@ -72,7 +72,10 @@ absl::StatusOr<UdpSocket*> UdpLayer::bind(wire::Ipv4Address address, uint16_t po
   // Each datagram holds one pool buffer: the ring never needs more slots than
   // the receive buffer has room for buffers (plus the always-admitted first).
   const size_t slots = rcvbuf / pool_.buffer_size() + 1;
-  auto sock = std::unique_ptr<UdpSocket>(new UdpSocket({address, port}, rcvbuf, slots));
+  const Allocator& a = current_allocator();  // the constructor is ours only: no allocate_unique
+  Unique<UdpSocket> sock(::new (allocate_bytes(a, sizeof(UdpSocket), alignof(UdpSocket)))
+                             UdpSocket({address, port}, rcvbuf, slots),
+                         AllocDeleter<UdpSocket>{&a});
   UdpSocket* raw = sock.get();
   sockets_.emplace(key(address, port), std::move(sock));
   return raw;
@@ -85,7 +88,7 @@ void UdpLayer::close(UdpSocket* socket) {
 }
 
 void UdpLayer::drop(PacketRef&& p, DropReason reason) {
-  trace_(TracePoint::kDrop, *p, drop_reason_name(reason));
+  trace_.drop(*p, reason);
   pool_.free(std::move(p), reason);
 }
 
@@ -138,7 +141,7 @@ bool UdpLayer::send(const UdpEndpoint& from, const UdpEndpoint& to,
   PacketRef p = pool_.alloc();
   if (!p) return false;
   if (payload.size() > p->tailroom() - wire::kUdpHeaderLength) {
-    pool_.free(std::move(p), DropReason::kIpOutTooBig);
+    drop(std::move(p), DropReason::kIpOutTooBig);
     return false;
   }
   uint8_t* h = p->put(static_cast<uint32_t>(wire::kUdpHeaderLength + payload.size()));

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/counters.h"
 #include "core/layers.h"
@@ -63,7 +64,7 @@ class UdpSocket {
 
   UdpEndpoint local_;
   size_t rcvbuf_;
-  std::vector<PacketRef> ring_;  // sized at bind: never grows
+  Vector<PacketRef> ring_;  // sized at bind: never grows
   size_t head_ = 0;
   size_t count_ = 0;
   size_t queued_truesize_ = 0;
@@ -104,7 +105,7 @@ class UdpLayer final : public TransportReceiver {
   Counters& counters_;
   const Trace& trace_;
   ip::Ipv4Layer& ip_;
-  absl::flat_hash_map<uint64_t, std::unique_ptr<UdpSocket>> sockets_;
+  FlatHashMap<uint64_t, Unique<UdpSocket>> sockets_;
 };
 
 }  // namespace inlet::udp

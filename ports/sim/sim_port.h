@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/port.h"
 
@@ -80,8 +81,8 @@ class SimPort final : public PortQueue {
   SimPortConfig config_;
   BufferPool* pool_ = nullptr;
   uint32_t unfilled_ = 0;  // RX descriptors without a buffer
-  std::vector<Descriptor> rx_ring_;
-  std::vector<Descriptor> tx_ring_;
+  Vector<Descriptor> rx_ring_;  // through the allocator hook, as a driver's rings
+  Vector<Descriptor> tx_ring_;
   uint32_t rx_hw_next_ = 0;     // next descriptor the NIC will write
   uint32_t rx_driver_next_ = 0; // next descriptor the driver will clean
   uint32_t tx_driver_next_ = 0; // next free descriptor for the driver to fill
@@ -89,7 +90,7 @@ class SimPort final : public PortQueue {
   bool irq_enabled_ = true;
   int event_fd_ = -1;
   SimPort* peer_ = nullptr;
-  std::vector<uint8_t> gather_ = std::vector<uint8_t>(65536);  // for chained frames
+  Vector<uint8_t> gather_ = Vector<uint8_t>(65536);  // for chained frames
   SimPortStats stats_;
 };
 

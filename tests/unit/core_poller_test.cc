@@ -59,10 +59,10 @@ class FakeQueue final : public PortQueue {
     }
     if (irq_enabled) {
       ++interrupts;
-      raise();
+      raise_irq();
     }
   }
-  void raise() { raise_interrupt(); }
+  void raise_irq() { raise_interrupt(); }
   size_t queued() const { return frames_.size(); }
 
   bool irq_enabled = true;
@@ -581,12 +581,12 @@ TEST_CASE("the interrupt handler (napi_schedule) puts the queue on the poll list
   poller.poll();
   REQUIRE_FALSE(poller.has_work());
   const int disables = b.disables;
-  b.raise();
+  b.raise_irq();
   CHECK(poller.has_work());
   CHECK_FALSE(b.irq_enabled);
   CHECK(b.disables == disables + 1);
   CHECK(a.irq_enabled);  // only the queue that raised it
-  b.raise();             // already scheduled: no second entry
+  b.raise_irq();         // already scheduled: no second entry
   CHECK(b.disables == disables + 1);
   b.arrive(3);           // masked: nothing raised
   CHECK(b.interrupts == 0);

@@ -5,6 +5,8 @@
 // documented, per-rule and per-policy counters and the iptables -L -v style
 // listing, interface names resolved at installation, the FilterInput taken
 // from a real datagram, and random rule text never crashing the parser.
+#include "core/features.h"
+#if INLET_WITH_FILTER
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -565,3 +567,4 @@ TEST_SUITE_END();
 
 }  // namespace
 }  // namespace inlet::filter
+#endif  // INLET_WITH_FILTER

@@ -3,6 +3,8 @@
 // 198.51.100.0/24 (peer B), neighbours resolved by ARP. Every scenario checks
 // exact counter movements, the decoded frames, and that shutdown returns
 // every buffer.
+#include "core/features.h"
+#if INLET_WITH_FORWARDING
 #include <doctest/doctest.h>
 
 #include <set>
@@ -769,3 +771,4 @@ TEST_SUITE_END();
 
 }  // namespace
 }  // namespace inlet::stack_test
+#endif  // INLET_WITH_FORWARDING

@@ -2,6 +2,8 @@
 // Linux ip_fragment.c policies): orders, sizes, duplicates, overlaps, the
 // ping of death, timeouts, the memory limit. Exact counter movements, the
 // datagram delivered byte-exact, and every buffer back at shutdown.
+#include "core/features.h"
+#if INLET_WITH_REASSEMBLY
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -376,3 +378,4 @@ TEST_SUITE_END();
 
 }  // namespace
 }  // namespace inlet::stack_test
+#endif  // INLET_WITH_REASSEMBLY

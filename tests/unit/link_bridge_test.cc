@@ -5,6 +5,8 @@
 // and bounded (fdb_max), stations that move re-learned, flood copies that
 // share one payload buffer, reserved group addresses never forwarded
 // (7.12.6), and the bridge device (br0) as the stack's own interface.
+#include "core/features.h"
+#if INLET_WITH_BRIDGE
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -394,3 +396,4 @@ TEST_SUITE_END();
 
 }  // namespace
 }  // namespace inlet::stack_test
+#endif  // INLET_WITH_BRIDGE

@@ -5,6 +5,8 @@
 // and stacked tags are still dropped, a tagged-only port (802.1Q 6.9 "Admit
 // Only VLAN-tagged frames") refuses untagged frames, and the sub-interface's
 // MTU holds in both directions.
+#include "core/features.h"
+#if INLET_WITH_VLAN
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -383,3 +385,4 @@ TEST_SUITE_END();
 
 }  // namespace
 }  // namespace inlet::stack_test
+#endif  // INLET_WITH_VLAN

@@ -2,6 +2,7 @@
 // MAC filtering, EtherType demux and IEEE 802.1Q tags, with the counters
 // `ip -s link` / ethtool name (rx_length_errors, rx_otherhost_dropped,
 // rx_nohandler, rx_vlan_dropped).
+#include "core/features.h"
 #include <doctest/doctest.h>
 
 #include "stack_fixture.h"
@@ -71,6 +72,7 @@ TEST_CASE("Linux __netif_receive_skb: IPv6, unknown EtherTypes and 802.3 length 
   h.finish();
 }
 
+#if INLET_WITH_VLAN
 TEST_CASE("IEEE 802.1Q 9.6: a priority tag (VID 0) is received as untagged") {
   StackHarness h;
   auto sock = h.stack().udp_bind(wire::kIpv4Any, 7000);
@@ -101,7 +103,9 @@ TEST_CASE("IEEE 802.1Q 9.6: a priority tag (VID 0) is received as untagged") {
                                 {Counter::tx_packets, 1}}) == "");
   h.finish();
 }
+#endif  // INLET_WITH_VLAN
 
+#if INLET_WITH_VLAN
 TEST_CASE("Linux vlan_do_receive: a VLAN without a sub-interface counts rx_vlan_dropped") {
   StackHarness h;
   auto sock = h.stack().udp_bind(wire::kIpv4Any, 7000);
@@ -114,7 +118,9 @@ TEST_CASE("Linux vlan_do_receive: a VLAN without a sub-interface counts rx_vlan_
   CHECK(h.neighbours().size() == 0);
   h.finish();
 }
+#endif  // INLET_WITH_VLAN
 
+#if INLET_WITH_VLAN
 TEST_CASE("IEEE 802.1ad: stacked tags (QinQ) count rx_vlan_dropped") {
   StackHarness h;
   const Bytes untagged = h.peer().udp(h.our_mac(), h.our_ip(), 5000, 7000, kPayload);
@@ -125,7 +131,9 @@ TEST_CASE("IEEE 802.1ad: stacked tags (QinQ) count rx_vlan_dropped") {
   expect_link_drop(h, with_vlan_tag(c_tagged, wire::vlan_tci(0, false, 0)), Counter::rx_vlan_dropped);
   h.finish();
 }
+#endif  // INLET_WITH_VLAN
 
+#if INLET_WITH_VLAN
 TEST_CASE("IEEE 802.1Q: a tag cut short by the end of the frame counts rx_length_errors") {
   StackHarness h;
   Bytes f(16, 0);
@@ -136,6 +144,7 @@ TEST_CASE("IEEE 802.1Q: a tag cut short by the end of the frame counts rx_length
   expect_link_drop(h, f, Counter::rx_length_errors);
   h.finish();
 }
+#endif  // INLET_WITH_VLAN
 
 TEST_SUITE_END();
 

@@ -3,6 +3,7 @@
 // bad ACKs, resets), the SYN and accept queues and their overflow counters,
 // SYN cookies (tcp_syncookies 0/1/2), TCP Fast Open (RFC 7413), resets for
 // segments to closed ports (RFC 9293 3.10.7.1) and to listeners.
+#include "core/features.h"
 #include <doctest/doctest.h>
 
 #include "tcp_fixture.h"
@@ -425,6 +426,7 @@ TEST_CASE("Accept queue overflow: SYNs are dropped (ListenOverflows + ListenDrop
   h.finish();
 }
 
+#if INLET_WITH_SYNCOOKIES
 TEST_CASE("net.ipv4.tcp_abort_on_overflow=1: a third ACK meeting a full accept queue is reset") {
   TcpHarness h(with({{Tunable::kTcpAbortOnOverflow, 1}}));
   TcpListener* l = h.listen(80, 1);  // SYN queue 1, accept queue 2
@@ -449,6 +451,7 @@ TEST_CASE("net.ipv4.tcp_abort_on_overflow=1: a third ACK meeting a full accept q
   CHECK(l->accept_queue_length() == 2);
   h.finish();
 }
+#endif  // INLET_WITH_SYNCOOKIES
 
 TEST_CASE("SYN queue: with tcp_syncookies=0 a SYN beyond min(backlog, tcp_max_syn_backlog) is dropped (TCPReqQFullDrop)") {
   TcpHarness h(with({{Tunable::kTcpSyncookies, 0}, {Tunable::kTcpMaxSynBacklog, 3}}));
@@ -493,6 +496,7 @@ struct CookieSynAck {
   uint32_t cookie;
 };
 
+#if INLET_WITH_SYNCOOKIES
 TEST_CASE("SYN cookies (tcp_syncookies=1): only when the SYN queue overflows; the ACK rebuilds MSS, window scale and SACK") {
   TcpHarness h(with({{Tunable::kTcpMaxSynBacklog, 1}}));
   TcpListener* l = h.listen(80);
@@ -665,6 +669,9 @@ wire::TcpRepr tfo_syn(Peer& peer, std::span<const uint8_t> cookie) {
   return r;
 }
 
+#endif  // INLET_WITH_SYNCOOKIES
+
+#if INLET_WITH_TFO
 TEST_CASE("RFC 7413 4.1.1: a cookie request is answered with a cookie in the SYN-ACK (TCPFastOpenCookieReqd)") {
   for (int variant = 0; variant < 2; ++variant) {
     CAPTURE(variant);
@@ -892,6 +899,8 @@ TEST_CASE("RFC 7413 / RFC 9293 3.8.1: a Fast Open SYN-ACK is retransmitted, and 
   CHECK(h.tcp().connection_count() == 0);
   h.finish();
 }
+
+#endif  // INLET_WITH_TFO
 
 TEST_CASE("close_listener: connections waiting in its accept queue are reset, requests dropped") {
   TcpHarness h;

@@ -2,6 +2,7 @@
 // (RFC 9293 3.4), SipHash-2-4, SYN cookies (Linux syncookies.c layout), Fast
 // Open cookies (RFC 7413 4.1.2), the segment queue's accounting, and the
 // out-of-order queue against a byte-map model.
+#include "core/features.h"
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -73,6 +74,7 @@ TEST_CASE("SipHash-2-4 reference vector (Aumasson & Bernstein, appendix A)") {
   CHECK(random_sip_key() != random_sip_key());
 }
 
+#if INLET_WITH_SYNCOOKIES
 // --- SYN cookies --------------------------------------------------------------
 
 const SipKey kCookieKey0{0x0123456789abcdefull, 0xfedcba9876543210ull};
@@ -185,6 +187,9 @@ TEST_CASE("SYN cookies: the timestamp carries wscale and SACK, and never runs ah
   }
 }
 
+#endif  // INLET_WITH_SYNCOOKIES
+
+#if INLET_WITH_TFO
 // --- Fast Open keys -------------------------------------------------------------
 
 TEST_CASE("RFC 7413 4.1.2: a Fast Open cookie is valid for its client only, and survives one rotation") {
@@ -215,6 +220,8 @@ TEST_CASE("RFC 7413 4.1.2: a Fast Open cookie is valid for its client only, and 
   // The same key makes the same cookie (stateless server).
   CHECK(FastOpenKeys(SipKey{3, 4}).make(client, server) == b);
 }
+
+#endif  // INLET_WITH_TFO
 
 // --- SegmentQueue ------------------------------------------------------------------
 
