@@ -84,9 +84,10 @@ fi
 timeout 120 "$cxx" -std=c++20 "${extra_flags[@]}" "$consumer/consumer.cc" -o "$tmp/pc-consumer" \
   "${pc_flags[@]}" "${rpath[@]}"
 if [ -f "$libdir/libinlet.so" ]; then
-  # -linlet must have picked the shared library.
-  ldd "$tmp/pc-consumer" | grep -q "$libdir/libinlet.so" ||
-    { echo "FAIL: pkg-config consumer did not link $libdir/libinlet.so"; ldd "$tmp/pc-consumer"; exit 1; }
+  # -linlet must have picked the shared library (grep reads all: pipefail).
+  libs=$(ldd "$tmp/pc-consumer")
+  grep -F "$libdir/libinlet.so" <<<"$libs" >/dev/null ||
+    { echo "FAIL: pkg-config consumer did not link $libdir/libinlet.so"; echo "$libs"; exit 1; }
 fi
 timeout 20 "$tmp/pc-consumer"
 
