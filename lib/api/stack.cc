@@ -50,12 +50,15 @@ Stack::~Stack() { shutdown(); }
 
 absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue> port,
                                                       InterfaceSpec spec) {
-  const std::string name = !spec.name.empty() ? spec.name
-                           : port != nullptr  ? std::string(port->name())
-                                              : std::string("?");
-  absl::StatusOr<link::Interface*> iface = attach_interface(std::move(port), std::move(spec));
+  // The name views `spec` or the port, both alive until we return: the port
+  // is ours or, once taken, ports_'s.
+  const std::string_view name = !spec.name.empty() ? std::string_view(spec.name)
+                                : port != nullptr  ? port->name()
+                                                   : std::string_view("?");
+  absl::StatusOr<link::Interface*> iface = attach_interface(port, spec);
   if (!iface.ok()) {
-    log_.warning("interface %s refused: %s", name, std::string(iface.status().message()));
+    log_.warning("interface %s refused: %s", absl::string_view(name.data(), name.size()),
+                 iface.status().message());
   } else if (log_.enabled(LogLevel::kInfo)) {  // to_string() allocates: only for a sink
     log_.info("interface %s ifindex %u mac %s mtu %u up", (*iface)->name(), (*iface)->ifindex(),
               (*iface)->mac().to_string(), (*iface)->mtu());
@@ -63,18 +66,20 @@ absl::StatusOr<link::Interface*> Stack::add_interface(std::unique_ptr<PortQueue>
   return iface;
 }
 
-absl::StatusOr<link::Interface*> Stack::attach_interface(std::unique_ptr<PortQueue> port,
-                                                         InterfaceSpec spec) {
+absl::StatusOr<link::Interface*> Stack::attach_interface(std::unique_ptr<PortQueue>& port,
+                                                         const InterfaceSpec& spec) {
   if (shut_down_) return absl::FailedPreconditionError("the stack is shut down");
   if (port == nullptr) return absl::InvalidArgumentError("no port");
   if (spec.mtu < 68 || spec.mtu + 18 > pool_.buffer_size() - pool_.headroom()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "MTU ", spec.mtu, " must be within [68, ", pool_.buffer_size() - pool_.headroom() - 18,
-        "] for inlet.pool.buffer_size=", pool_.buffer_size()));
+    // StrFormat: one call over the packed arguments, where StrCat inlines the
+    // conversion of each number (set-up paths, docs/footprint.md).
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "MTU %u must be within [68, %u] for inlet.pool.buffer_size=%u", spec.mtu,
+        pool_.buffer_size() - pool_.headroom() - 18, pool_.buffer_size()));
   }
   if (absl::Status s = check_addresses(spec.addresses); !s.ok()) return s;
   link::InterfaceConfig config;
-  config.name = spec.name.empty() ? std::string(port->name()) : spec.name;
+  config.name.assign(spec.name.empty() ? port->name() : std::string_view(spec.name));
   config.mac = spec.mac;
   if (config.mac.is_zero()) {
     const uint16_t n = static_cast<uint16_t>(link_.interfaces().size() + 1);
@@ -82,7 +87,9 @@ absl::StatusOr<link::Interface*> Stack::attach_interface(std::unique_ptr<PortQue
                                    static_cast<uint8_t>(n)});
   }
   config.mtu = spec.mtu;
-  config.addresses.assign(spec.addresses.begin(), spec.addresses.end());
+  // Built from the range (the iterator-pair constructor) rather than
+  // assign()ed: no assign() path linked.
+  config.addresses = {spec.addresses.begin(), spec.addresses.end()};
   PortQueue* raw = port.get();
   ports_.push_back(std::move(port));
   link::Interface& iface = link_.add_interface(std::move(config), raw);
@@ -97,7 +104,8 @@ absl::Status Stack::check_addresses(const std::vector<link::InterfaceAddress>& a
   for (const link::InterfaceAddress& a : addresses) {
     if (a.prefix_length > 32 || !a.address.is_unicast() || a.address.is_loopback()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("bad interface address ", a.address.to_string(), "/", a.prefix_length));
+          absl::StrFormat("bad interface address %s/%u", a.address.to_string(),
+                          unsigned{a.prefix_length}));
     }
   }
   return absl::OkStatus();
@@ -114,7 +122,7 @@ absl::Status Stack::add_connected_routes(const link::Interface& iface) {
     absl::Status st = ip_.routes().add(r);
     // A full FIB must not leave an interface silently unroutable.
     if (!st.ok() && !absl::IsAlreadyExists(st)) {
-      return absl::Status(st.code(), absl::StrCat(iface.name(), ": connected route: ", st.message()));
+      return absl::Status(st.code(), absl::StrFormat("%s: connected route: %s", iface.name(), st.message()));
     }
   }
   return absl::OkStatus();
@@ -134,7 +142,9 @@ absl::StatusOr<link::Interface*> Stack::add_vlan(uint16_t parent_ifindex, uint16
   config.mac = parent->mac();
   config.mtu = spec.mtu == 0 ? parent->mtu() : spec.mtu;
   if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
-  config.addresses.assign(spec.addresses.begin(), spec.addresses.end());
+  // Built from the range (the iterator-pair constructor) rather than
+  // assign()ed: no assign() path linked.
+  config.addresses = {spec.addresses.begin(), spec.addresses.end()};
   absl::StatusOr<link::Interface*> sub = link_.add_vlan(*parent, vid, std::move(config));
   if (sub.ok()) {
     if (absl::Status st = add_connected_routes(**sub); !st.ok()) return st;
@@ -163,7 +173,9 @@ absl::StatusOr<link::Interface*> Stack::add_bridge(const std::vector<uint16_t>& 
   config.mac = spec.mac.is_zero() ? members.front()->mac() : spec.mac;
   config.mtu = spec.mtu == 0 ? min_mtu : spec.mtu;
   if (config.mtu < 68) return absl::InvalidArgumentError(absl::StrCat("MTU ", config.mtu, " is below 68"));
-  config.addresses.assign(spec.addresses.begin(), spec.addresses.end());
+  // Built from the range (the iterator-pair constructor) rather than
+  // assign()ed: no assign() path linked.
+  config.addresses = {spec.addresses.begin(), spec.addresses.end()};
   absl::StatusOr<link::Interface*> device = link_.add_bridge(std::move(members), std::move(config));
   if (device.ok()) {
     if (absl::Status st = add_connected_routes(**device); !st.ok()) return st;

@@ -162,9 +162,10 @@ class Stack {
 
  private:
   absl::Status check_addresses(const std::vector<link::InterfaceAddress>& addresses) const;
-  // add_interface without its log message.
-  absl::StatusOr<link::Interface*> attach_interface(std::unique_ptr<PortQueue> port,
-                                                    InterfaceSpec spec);
+  // add_interface without its log message. Takes the port when it succeeds
+  // (and may when a later step fails); reads `spec` only.
+  absl::StatusOr<link::Interface*> attach_interface(std::unique_ptr<PortQueue>& port,
+                                                    const InterfaceSpec& spec);
   // The connected route of each of the interface's addresses.
   absl::Status add_connected_routes(const link::Interface& iface);
 

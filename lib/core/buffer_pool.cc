@@ -39,8 +39,10 @@ BufferPool::BufferPool(const BufferPoolConfig& config, Counters* counters)
   slab_memory_ = static_cast<uint8_t*>(
       allocate_bytes(allocator_, size_t{config_.buffers} * config_.buffer_size, kSlabAlign));
   descs_ = allocate_unique_array<Packet>(config_.descriptors);
-  slab_refs_.assign(config_.buffers, 0);
-  free_slabs_.resize(config_.buffers);
+  // Sized once, so built at their size rather than grown: resize() would
+  // link the vector's growth path for nothing (docs/footprint.md).
+  slab_refs_ = Vector<uint16_t>(config_.buffers);
+  free_slabs_ = Vector<uint32_t>(config_.buffers);
   // LIFO: slab 0 on top, so the most recently freed (cache-warm) slab is reused first.
   for (uint32_t i = 0; i < config_.buffers; ++i) free_slabs_[i] = config_.buffers - 1 - i;
   free_slab_top_ = config_.buffers;

@@ -11,10 +11,9 @@ Poller::Poller(const PollerConfig& config, const Clock& clock) : config_(config)
 
 int Poller::add_queue(PortQueue* queue, RxHandler on_rx) {
   const int index = static_cast<int>(queues_.size());
-  Queue q;
+  Queue& q = queues_.emplace_back();  // in place: no temporary Queue to move and destroy
   q.port = queue;
   q.on_rx = std::move(on_rx);
-  queues_.push_back(std::move(q));
   poll_list_.reserve(queues_.size());
   queue->set_interrupt_handler([this, index] { schedule(index); });
   schedule(index);

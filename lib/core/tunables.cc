@@ -31,8 +31,18 @@ constexpr TunableInfo kInfo[] = {
 };
 
 // The defaults alone: a stack that never parses text links no knob names.
-constexpr std::array<int64_t, 3> kDefaults[] = {
-#define INLET_TUNABLE_DEFAULTS(id, name, n, d0, d1, d2, lo, hi) {d0, d1, d2},
+// Every default fits 32 bits, and only the few three-valued knobs have a
+// second and third one, so the table keeps the first default of each knob as
+// an int32_t (a sixth of three int64_t); the constructor sets the
+// three-valued knobs' triples below.
+#define INLET_TUNABLE_DEFAULT_FITS(id, name, n, d0, d1, d2, lo, hi)                     \
+  static_assert(d0 >= INT32_MIN && d0 <= INT32_MAX, "default of " name " exceeds 32 bits"); \
+  static_assert(n == 3 || (d1 == 0 && d2 == 0), "one-valued " name " has extra defaults");
+INLET_TUNABLES(INLET_TUNABLE_DEFAULT_FITS)
+#undef INLET_TUNABLE_DEFAULT_FITS
+
+constexpr int32_t kFirstDefaults[] = {
+#define INLET_TUNABLE_DEFAULTS(id, name, n, d0, d1, d2, lo, hi) d0,
     INLET_TUNABLES(INLET_TUNABLE_DEFAULTS)
 #undef INLET_TUNABLE_DEFAULTS
 };
@@ -40,7 +50,11 @@ constexpr std::array<int64_t, 3> kDefaults[] = {
 }  // namespace
 
 Tunables::Tunables() {
-  for (size_t i = 0; i < kTunableCount; ++i) values_[i] = kDefaults[i];
+  for (size_t i = 0; i < kTunableCount; ++i) values_[i] = {kFirstDefaults[i], 0, 0};
+#define INLET_TUNABLE_TRIPLE(id, name, n, d0, d1, d2, lo, hi) \
+  if constexpr (n == 3) values_[static_cast<size_t>(Tunable::id)] = {d0, d1, d2};
+  INLET_TUNABLES(INLET_TUNABLE_TRIPLE)
+#undef INLET_TUNABLE_TRIPLE
 }
 
 std::optional<Tunable> Tunables::find(std::string_view key) {

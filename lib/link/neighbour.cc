@@ -5,10 +5,11 @@ namespace inlet::link {
 NeighbourTable::NeighbourTable(const NeighbourConfig& config, BufferPool& pool, Counters& counters)
     : config_(config), pool_(pool), counters_(counters) {
   if (config_.max_entries == 0) config_.max_entries = 1;
-  entries_.resize(config_.max_entries);
-  pending_.resize(size_t{config_.max_entries} * config_.unresolved_queue);
-  free_list_.reserve(config_.max_entries);
-  for (uint32_t i = config_.max_entries; i-- > 0;) free_list_.push_back(i);
+  // Sized once: built at their size, not grown (no growth path linked).
+  entries_ = Vector<Neighbour>(config_.max_entries);
+  pending_ = Vector<PacketRef>(size_t{config_.max_entries} * config_.unresolved_queue);
+  free_list_ = Vector<uint32_t>(config_.max_entries);  // entry 0 on top (at the back)
+  for (uint32_t i = 0; i < config_.max_entries; ++i) free_list_[i] = config_.max_entries - 1 - i;
   index_.reserve(config_.max_entries);
 }
 

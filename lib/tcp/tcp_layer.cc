@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "wire/checksum.h"
 #include "wire/ipv4.h"
 
@@ -85,7 +85,7 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
     sockets_ = Unique<TcpSocket[]>(mem, AllocDeleter<TcpSocket[]>{&a, max_conn});
   }
   socket_capacity_ = max_conn;
-  free_sockets_.reserve(max_conn);
+  free_sockets_ = Vector<uint32_t>(max_conn);  // built full, socket 0 on top (at the back)
   for (size_t i = max_conn; i-- > 0;) {
     TcpSocket& s = sockets_[i];
     s.layer_ = this;
@@ -118,11 +118,11 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
       send_fin(s);
       timers_.arm(s.rto_timer_, clock_.now() + kSynackTimeoutInit * (1 << std::min<int>(s.retransmits_, 6)));
     });
-    free_sockets_.push_back(static_cast<uint32_t>(i));
+    free_sockets_[max_conn - 1 - i] = static_cast<uint32_t>(i);
   }
   requests_ = allocate_unique_array<Request>(max_req);
   request_capacity_ = max_req;
-  free_requests_.reserve(max_req);
+  free_requests_ = Vector<uint32_t>(max_req);  // as free_sockets_
   for (size_t i = max_req; i-- > 0;) {
     Request& r = requests_[i];
     r.timer.set_callback([this, &r] {
@@ -138,10 +138,10 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
       send_synack(r.tuple, r.ifindex, r.iss, r.irs + 1, peer, r.ts_offset, 0, nullptr);
       timers_.arm(r.timer, clock_.now() + kSynackTimeoutInit * (1 << std::min<int>(r.retransmits, 6)));
     });
-    free_requests_.push_back(static_cast<uint32_t>(i));
+    free_requests_[max_req - 1 - i] = static_cast<uint32_t>(i);
   }
   tw_capacity_ = max_tw;
-  time_waits_.resize(std::max<size_t>(max_tw, 1));
+  time_waits_ = Vector<TimeWait>(std::max<size_t>(max_tw, 1));  // sized once: built, not grown
   tw_timer_.set_callback([this] { expire_time_wait(clock_.now()); });
   table_.reserve(max_conn + max_req + max_tw);
   ack_list_.reserve(max_conn);
@@ -161,16 +161,14 @@ absl::StatusOr<TcpListener*> TcpLayer::listen(wire::Ipv4Address address, uint16_
   if (port == 0) return absl::InvalidArgumentError("TCP port 0 cannot be listened on");
   if (listeners_.contains(listener_key(address, port)) ||
       listeners_.contains(listener_key(wire::kIpv4Any, port))) {
-    return absl::AlreadyExistsError(absl::StrCat("TCP port ", port, " is in use"));
+    return absl::AlreadyExistsError(absl::StrFormat("TCP port %u is in use", port));
   }
   backlog = std::min<size_t>(backlog, static_cast<size_t>(tunables_.get(Tunable::kSomaxconn)));
   const Allocator& a = current_allocator();  // the constructor is ours only: no allocate_unique
   Unique<TcpListener> l(::new (allocate_bytes(a, sizeof(TcpListener), alignof(TcpListener)))
                             TcpListener(address, port, backlog),
                         AllocDeleter<TcpListener>{&a});
-  TcpListener* raw = l.get();
-  listeners_.emplace(listener_key(address, port), std::move(l));
-  return raw;
+  return listeners_.insert(listener_key(address, port), std::move(l));
 }
 
 void TcpLayer::close_listener(TcpListener* l) {
@@ -191,9 +189,8 @@ void TcpLayer::close_listener(TcpListener* l) {
 }
 
 TcpListener* TcpLayer::find_listener(wire::Ipv4Address addr, uint16_t port) {
-  auto it = listeners_.find(listener_key(addr, port));
-  if (it == listeners_.end()) it = listeners_.find(listener_key(wire::kIpv4Any, port));
-  return it == listeners_.end() ? nullptr : it->second.get();
+  TcpListener* l = listeners_.find(listener_key(addr, port));
+  return l != nullptr ? l : listeners_.find(listener_key(wire::kIpv4Any, port));
 }
 
 void TcpLayer::drop(PacketRef&& p, DropReason reason) {

@@ -18,6 +18,7 @@
 #include "core/counters.h"
 #include "core/features.h"
 #include "core/layers.h"
+#include "core/owner_map.h"
 #include "core/timer_wheel.h"
 #include "core/trace.h"
 #include "core/tunables.h"
@@ -212,7 +213,7 @@ class TcpLayer final : public TransportReceiver {
   size_t tw_live_ = 0;      // live TIME_WAIT entries
   size_t tw_capacity_ = 0;  // net.ipv4.tcp_max_tw_buckets
   Timer tw_timer_;
-  FlatHashMap<uint64_t, Unique<TcpListener>> listeners_;
+  OwnerMap<TcpListener> listeners_;
   Vector<TcpSocket*> ack_list_;
   Vector<TcpSocket*> ready_list_;
   Vector<TcpSocket*> ready_out_;

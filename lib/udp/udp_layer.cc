@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
@@ -63,9 +63,8 @@ absl::StatusOr<UdpSocket*> UdpLayer::bind(wire::Ipv4Address address, uint16_t po
   if (port == 0) return absl::InvalidArgumentError("UDP port 0 cannot be bound");
   if (sockets_.contains(key(address, port)) || sockets_.contains(key(wire::kIpv4Any, port)) ||
       (address.is_unspecified() &&
-       std::any_of(sockets_.begin(), sockets_.end(),
-                   [&](const auto& kv) { return kv.second->local().port == port; }))) {
-    return absl::AlreadyExistsError(absl::StrCat("UDP port ", port, " is in use"));
+       sockets_.any_of([&](const UdpSocket& s) { return s.local().port == port; }))) {
+    return absl::AlreadyExistsError(absl::StrFormat("UDP port %u is in use", port));
   }
   if (rcvbuf == 0) rcvbuf = static_cast<size_t>(tunables_.get(Tunable::kRmemDefault));
   rcvbuf = std::min(rcvbuf, static_cast<size_t>(tunables_.get(Tunable::kRmemMax)));
@@ -76,9 +75,7 @@ absl::StatusOr<UdpSocket*> UdpLayer::bind(wire::Ipv4Address address, uint16_t po
   Unique<UdpSocket> sock(::new (allocate_bytes(a, sizeof(UdpSocket), alignof(UdpSocket)))
                              UdpSocket({address, port}, rcvbuf, slots),
                          AllocDeleter<UdpSocket>{&a});
-  UdpSocket* raw = sock.get();
-  sockets_.emplace(key(address, port), std::move(sock));
-  return raw;
+  return sockets_.insert(key(address, port), std::move(sock));
 }
 
 void UdpLayer::close(UdpSocket* socket) {
@@ -108,9 +105,9 @@ void UdpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
   }
   const uint16_t dst_port = udp->dst_port();
   const uint16_t length = udp->length();
-  auto it = sockets_.find(key(d.dst, dst_port));
-  if (it == sockets_.end()) it = sockets_.find(key(wire::kIpv4Any, dst_port));
-  if (it == sockets_.end()) {
+  UdpSocket* socket = sockets_.find(key(d.dst, dst_port));
+  if (socket == nullptr) socket = sockets_.find(key(wire::kIpv4Any, dst_port));
+  if (socket == nullptr) {
     if (d.broadcast || d.multicast) {
       drop(std::move(p), DropReason::kUdpMulticastNoSocket);
       return;
@@ -121,7 +118,7 @@ void UdpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
     drop(std::move(p), DropReason::kUdpNoPort);
     return;
   }
-  UdpSocket& s = *it->second;
+  UdpSocket& s = *socket;
   p->trim(length);
   p->pull(wire::kUdpHeaderLength);
   const uint32_t payload = p->length();
@@ -158,7 +155,7 @@ bool UdpLayer::send(const UdpEndpoint& from, const UdpEndpoint& to,
 }
 
 void UdpLayer::shutdown() {
-  for (auto& [k, s] : sockets_) s->clear();
+  sockets_.for_each([](UdpSocket& s) { s.clear(); });
 }
 
 }  // namespace inlet::udp

@@ -17,6 +17,7 @@
 #include "core/buffer_pool.h"
 #include "core/counters.h"
 #include "core/layers.h"
+#include "core/owner_map.h"
 #include "core/trace.h"
 #include "core/tunables.h"
 #include "ip/ipv4_layer.h"
@@ -105,7 +106,7 @@ class UdpLayer final : public TransportReceiver {
   Counters& counters_;
   const Trace& trace_;
   ip::Ipv4Layer& ip_;
-  FlatHashMap<uint64_t, Unique<UdpSocket>> sockets_;
+  OwnerMap<UdpSocket> sockets_;
 };
 
 }  // namespace inlet::udp
