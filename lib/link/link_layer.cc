@@ -29,6 +29,12 @@ bool bogus_sender(wire::Ipv4Address ip, wire::MacAddress mac) {
          mac.is_multicast() || mac.is_zero();
 }
 
+// Linux neigh.default.locktime (1 s): within a second of its last
+// confirmation a reachable entry does not move to another MAC, except for a
+// gratuitous ARP (sender == target), so a spoofer racing the real neighbour
+// cannot flip it (Linux arp_process: override only after locktime or garp).
+constexpr absl::Duration kNeighLocktime = absl::Seconds(1);
+
 }  // namespace
 
 LinkLayer::LinkLayer(const Tunables& tunables, BufferPool& pool, Counters& counters,
@@ -436,7 +442,11 @@ void LinkLayer::arp_input(Interface& in, PacketRef p) {
   if (n == nullptr && for_us && request && !probe && in.on_link(sip) != nullptr) {
     n = neighbours_.create(sip, in.ifindex(), now);
   }
-  if (n != nullptr) {
+  const bool locked = n != nullptr && n->state == NeighbourState::kReachable && n->mac != sha &&
+                      sip != tip && now - n->confirmed < kNeighLocktime;
+  if (locked) {
+    n = nullptr;  // not refreshed; an answer to a request still goes out
+  } else if (n != nullptr) {
     neighbours_.confirm(*n, sha, now, [&](PacketRef waiting) {
       send_frame(in, std::move(waiting), sha, wire::ethertype::kIpv4);
     });
