@@ -38,14 +38,6 @@ int child_index(uint32_t addr, int depth) {
 // Position of set bit i among the set bits of v.
 int rank_of(uint64_t v, int i) { return std::popcount(v & upto(i)) - 1; }
 
-uint32_t mix32(uint32_t h) {  // murmur3's finaliser
-  h ^= h >> 16;
-  h *= 0x85EBCA6Bu;
-  h ^= h >> 13;
-  h *= 0xC2B2AE35u;
-  h ^= h >> 16;
-  return h;
-}
 size_t scale(uint32_t hash, size_t n) { return static_cast<size_t>((uint64_t{hash} * n) >> 32); }
 
 // Linear-probing deletion without tombstones: slot i is emptied and later
@@ -70,17 +62,6 @@ void erase_slot(Vector<uint32_t>& table, size_t i, uint32_t empty, Home home) {
 }
 
 }  // namespace
-
-std::string_view route_type_name(RouteType type) {
-  switch (type) {
-    case RouteType::kUnicast: return "unicast";
-    case RouteType::kLocal: return "local";
-    case RouteType::kBlackhole: return "blackhole";
-    case RouteType::kUnreachable: return "unreachable";
-    case RouteType::kProhibit: return "prohibit";
-  }
-  return "unknown";
-}
 
 // ---------------------------------------------------------------------------
 // BuddyAllocator
@@ -408,7 +389,7 @@ FibResult Fib::result(uint32_t leaf, uint32_t addr, uint32_t flow_hash) const {
     // first next hop whose cumulative weight exceeds it (as the kernel's
     // fib_select_multipath, with hash-threshold bounds).
     const EcmpGroup& g = groups_[r.gateway];
-    const uint32_t pick = static_cast<uint32_t>(scale(mix32(flow_hash), g.upper[g.count - 1]));
+    const uint32_t pick = static_cast<uint32_t>(scale(fib_mix32(flow_hash), g.upper[g.count - 1]));
     int i = 0;
     while (pick >= g.upper[i]) ++i;
     gateway = g.nexthops[i].gateway;
@@ -471,7 +452,7 @@ absl::Status Fib::validate(const FibRoute& route) const {
 }
 
 size_t Fib::index_home(uint32_t prefix, uint8_t len) const {
-  return scale(mix32(prefix * 0x9E3779B1u + len), index_.size());
+  return scale(fib_mix32(prefix * 0x9E3779B1u + len), index_.size());
 }
 
 uint32_t Fib::find_prefix(uint32_t prefix, uint8_t len) const {
@@ -565,9 +546,9 @@ absl::Status Fib::store_nexthops(const FibRoute& route, RouteEntry& entry) {
     g.nexthops[i] = {nh.gateway.value(), nh.ifindex, nh.weight, 0};
     total += nh.weight;
     g.upper[i] = static_cast<uint16_t>(total);
-    hash = mix32(hash ^ nh.gateway.value()) ^ (uint32_t{nh.ifindex} << 8 | nh.weight);
+    hash = fib_mix32(hash ^ nh.gateway.value()) ^ (uint32_t{nh.ifindex} << 8 | nh.weight);
   }
-  g.hash = mix32(hash);
+  g.hash = fib_mix32(hash);
   const uint32_t id = intern_group(g);
   if (id == kNone) {
     return absl::ResourceExhaustedError(absl::StrCat(

@@ -74,7 +74,29 @@ namespace inlet::ip {
 // blackhole (silently dropped), unreachable and prohibit (dropped with ICMP
 // host unreachable / administratively prohibited).
 enum class RouteType : uint8_t { kUnicast, kLocal, kBlackhole, kUnreachable, kProhibit };
-std::string_view route_type_name(RouteType type);  // "unicast", "local", … as ip-route prints
+// "unicast", "local", … as ip-route prints.
+constexpr std::string_view route_type_name(RouteType type) {
+  switch (type) {
+    case RouteType::kUnicast: return "unicast";
+    case RouteType::kLocal: return "local";
+    case RouteType::kBlackhole: return "blackhole";
+    case RouteType::kUnreachable: return "unreachable";
+    case RouteType::kProhibit: return "prohibit";
+  }
+  return "unknown";
+}
+
+// The ECMP flow-hash mix (murmur3's finaliser). Both FIB builds (poptrie and
+// linear) pick a group member from it, so a flow takes the same next hop in
+// either build.
+constexpr uint32_t fib_mix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h;
+}
 
 struct FibNextHop {
   uint16_t ifindex = 0;

@@ -14,27 +14,7 @@ namespace {
 
 constexpr uint32_t mask_of(int len) { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
 
-uint32_t mix32(uint32_t h) {  // murmur3's finaliser, as the poptrie FIB
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
-}
-
 }  // namespace
-
-std::string_view route_type_name(RouteType type) {
-  switch (type) {
-    case RouteType::kUnicast: return "unicast";
-    case RouteType::kLocal: return "local";
-    case RouteType::kBlackhole: return "blackhole";
-    case RouteType::kUnreachable: return "unreachable";
-    case RouteType::kProhibit: return "prohibit";
-  }
-  return "unknown";
-}
 
 Fib::Fib(const FibConfig& config) : routes_(config.max_routes) {}
 
@@ -132,7 +112,7 @@ std::optional<FibResult> Fib::lookup(wire::Ipv4Address dst, uint32_t flow_hash) 
     uint32_t total = 0;
     for (int i = 0; i < best->nexthop_count; ++i) total += best->nexthops[i].weight;
     const uint32_t pick =
-        static_cast<uint32_t>((uint64_t{mix32(flow_hash)} * total) >> 32);
+        static_cast<uint32_t>((uint64_t{fib_mix32(flow_hash)} * total) >> 32);
     uint32_t upper = 0;
     for (int i = 0; i < best->nexthop_count; ++i) {
       upper += best->nexthops[i].weight;
