@@ -38,18 +38,16 @@ namespace {
   std::exit(2);
 }
 
-// The replay interface's NIC: the capture, paced and optionally promiscuous.
+// The replay interface's NIC: the capture, paced.
 // Pacing (--clock capture): a frame is handed over only once the main loop
 // has released its capture time (after the timers due by then have run), one
-// record per rx_burst call, so the poller cannot pull a later frame in early. Promiscuous
-// (--promisc): a unicast frame for another MAC is handed on with the replay
-// interface's MAC as its destination, as a NIC in promiscuous mode feeding
-// the upper layers would; broadcast and multicast frames pass untouched.
+// record per rx_burst call, so the poller cannot pull a later frame in early.
+// (--promisc is the interface's accept_any_destination: frames keep their
+// destination MAC, so captures at link-in show them as they were.)
 class ReplayNic final : public inlet::PortQueue {
  public:
-  ReplayNic(std::unique_ptr<inlet::pcap::PcapReplayPort> replay, bool paced, bool promisc,
-            inlet::wire::MacAddress local)
-      : replay_(std::move(replay)), paced_(paced), promisc_(promisc), local_(local) {}
+  ReplayNic(std::unique_ptr<inlet::pcap::PcapReplayPort> replay, bool paced)
+      : replay_(std::move(replay)), paced_(paced) {}
   // Paced: frames captured up to `t` may be handed over.
   void release_until(absl::Time t) { released_ = t; }
   void attach(inlet::BufferPool& pool) override { replay_->attach(pool); }
@@ -63,7 +61,6 @@ class ReplayNic final : public inlet::PortQueue {
       }
       const size_t got = replay_->rx_burst(out.subspan(n, 1));
       if (got == 0) break;
-      if (promisc_) accept_any_destination(*out[n]);
       n += got;
     }
     return n;
@@ -74,24 +71,11 @@ class ReplayNic final : public inlet::PortQueue {
   std::string_view name() const override { return replay_->name(); }
 
   inlet::pcap::PcapReplayPort& replay() { return *replay_; }
-  uint64_t promisc_accepted() const { return promisc_accepted_; }
 
  private:
-  void accept_any_destination(inlet::Packet& p) {
-    std::span<uint8_t> frame = p.bytes();
-    if (frame.size() < 6) return;  // a runt: the link layer counts it
-    const inlet::wire::MacAddress dst = inlet::wire::MacAddress::load(frame.data());
-    if (dst.is_multicast() || dst == local_) return;
-    local_.store(frame.data());
-    ++promisc_accepted_;
-  }
-
   std::unique_ptr<inlet::pcap::PcapReplayPort> replay_;
   bool paced_;
   absl::Time released_ = absl::InfinitePast();
-  bool promisc_;
-  inlet::wire::MacAddress local_;
-  uint64_t promisc_accepted_ = 0;
 };
 
 enum class ClockMode { kCapture, kFast };
@@ -181,11 +165,10 @@ int main(int argc, char** argv) {
   // Captures, like the stack's clock, follow the replayed capture's time.
   if (absl::Status s = obs.attach(stack, &clock); !s.ok()) usage(std::string(s.message()).c_str());
   inlet::examples::Observability::install_sigusr1();
-  auto nic = std::make_unique<ReplayNic>(std::move(*port), clock_mode == ClockMode::kCapture,
-                                         promisc, mac);
+  auto nic = std::make_unique<ReplayNic>(std::move(*port), clock_mode == ClockMode::kCapture);
   ReplayNic* replay_nic = nic.get();
   inlet::pcap::PcapReplayPort* replay = &nic->replay();
-  auto iface = stack.add_interface(std::move(nic), {.name = "pcap0", .mac = mac, .addresses = addrs});
+  auto iface = stack.add_interface(std::move(nic), {.name = "pcap0", .mac = mac, .addresses = addrs, .accept_any_destination = promisc});
   if (!iface.ok()) {
     std::fprintf(stderr, "inlet-replay: %s\n", std::string(iface.status().message()).c_str());
     return 1;
@@ -233,10 +216,7 @@ int main(int argc, char** argv) {
               replay->reader().error().ok() ? "" : " error=",
               replay->reader().error().ok() ? "" : std::string(replay->reader().error().message()).c_str());
   std::printf("clock %s", clock_mode == ClockMode::kCapture ? "capture" : "fast");
-  if (promisc) {
-    std::printf(" promisc accepted=%llu",
-                static_cast<unsigned long long>(replay_nic->promisc_accepted()));
-  }
+  if (promisc) std::printf(" promisc");
   std::printf("\n");
   for (auto* s : sockets) {
     std::printf("udp %u datagrams=%llu bytes=%llu\n", s->local().port,

@@ -94,6 +94,7 @@ absl::StatusOr<link::Interface*> Stack::attach_interface(std::unique_ptr<PortQue
   ports_.push_back(std::move(port));
   link::Interface& iface = link_.add_interface(std::move(config), raw);
   iface.set_tagged_only(spec.tagged_only);
+  iface.set_accept_any_destination(spec.accept_any_destination);
   if (absl::Status st = add_connected_routes(iface); !st.ok()) return st;
   raw->attach(pool_);
   poller_.add_queue(raw, [this, &iface](std::span<PacketRef> batch) { link_.input(iface, batch); });

@@ -38,6 +38,11 @@ struct InterfaceSpec {
   // 802.1Q 6.9 "Admit Only VLAN-tagged frames": untagged and priority-tagged
   // frames are dropped (rx_vlan_dropped); only VLAN sub-interfaces receive.
   bool tagged_only = false;
+  // Deliver unicast frames for any destination MAC as if they were ours
+  // (PACKET_HOST) instead of dropping them as OTHERHOST: for pushing a
+  // capture of someone else's traffic through the whole stack (inlet-replay
+  // --promisc). Linux's promiscuous mode still drops them at IP; this does not.
+  bool accept_any_destination = false;
 };
 
 // An 802.1Q sub-interface (Stack::add_vlan).

@@ -97,6 +97,9 @@ class Interface {
   // frames received here are dropped (rx_vlan_dropped, VLAN_UNTAGGED_REFUSED).
   bool tagged_only() const { return tagged_only_; }
   void set_tagged_only(bool on) { tagged_only_ = on; }
+  // Unicast frames for other MACs are taken as ours (InterfaceSpec).
+  bool accept_any_destination() const { return accept_any_destination_; }
+  void set_accept_any_destination(bool on) { accept_any_destination_ = on; }
   // The bridge this interface is a member port of, or nullptr.
   Bridge* bridge_port_of() const { return member_of_; }
   // kBridge: the bridge this interface is the device of.
@@ -150,6 +153,7 @@ class Interface {
   Interface* parent_ = nullptr;
   uint16_t vlan_id_ = 0;
   bool tagged_only_ = false;
+  bool accept_any_destination_ = false;
   Bridge* member_of_ = nullptr;
   Bridge* device_of_ = nullptr;
   FlatHashMap<uint16_t, Interface*> vlans_;  // VID -> sub-interface (set-up only)

@@ -232,6 +232,8 @@ void LinkLayer::deliver(Interface& in, PacketRef p) {
     p->pkt_type = PacketType::kBroadcast;
   } else if (dst.is_multicast()) {
     p->pkt_type = PacketType::kMulticast;
+  } else if (in.accept_any_destination()) {
+    p->pkt_type = PacketType::kHost;
   } else {
     drop(std::move(p), DropReason::kOtherHost);
     return;

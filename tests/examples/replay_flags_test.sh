@@ -61,7 +61,12 @@ grep -Eq "^rx_otherhost_dropped +1( |$)" <<<"$out"; check "without --promisc: rx
 out=$("$bin/inlet-replay" "$tmp/foreign.pcap" --addr 192.0.2.2/24 --udp 7000 --promisc 2>&1); rc=$?
 check "--promisc: exit 0" "$rc"
 grep -q "^udp 7000 datagrams=1 bytes=48" <<<"$out"; check "--promisc: the datagram reaches UDP port 7000" $?
-grep -q "promisc accepted=1" <<<"$out"; check "--promisc: one frame accepted for a foreign MAC" $?
+grep -q "^clock capture promisc" <<<"$out"; check "--promisc: named in the summary line" $?
+# The frame is taken as it is: a capture at link-in keeps the foreign MAC.
+"$bin/inlet-replay" "$tmp/foreign.pcap" --addr 192.0.2.2/24 --udp 7000 --promisc \
+  --pcap-at "link-in:$tmp/linkin.pcap" >/dev/null 2>&1
+dst=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(d[40:46].hex())' "$tmp/linkin.pcap" 2>/dev/null)
+[ "$dst" = 020000000099 ]; check "--promisc: link-in capture keeps the destination MAC ($dst)" $?
 grep -Eq "^rx_otherhost_dropped " <<<"$out"; [ $? != 0 ]; check "--promisc: no rx_otherhost_dropped" $?
 
 # --clock: the capture's 60 s gap outlasts ipfrag_time (30 s) only when
