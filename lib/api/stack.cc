@@ -195,7 +195,7 @@ absl::Status Stack::set_filter(filter::RuleSet rules) {
     return std::nullopt;
   });
   if (!s.ok()) {
-    log_.warning("filter refused: %s", std::string(s.message()));
+    log_.warning("filter refused: %s", s.message());
     return s;
   }
   link_.set_filter(allocate_unique<filter::RuleSet>(std::move(rules)));
@@ -242,9 +242,9 @@ absl::Status Stack::add_route(ip::FibRoute route) {
     }
   }
   absl::Status st = ip_.routes().add(route);
-  if (!st.ok()) {
+  if (!st.ok() && log_.enabled(LogLevel::kDebug)) {  // to_string() allocates: only for a sink
     log_.debug("route %s/%u refused: %s", route.prefix.to_string(), route.prefix_length,
-               std::string(st.message()));
+               st.message());
   }
   return st;
 }

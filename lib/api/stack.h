@@ -38,10 +38,12 @@ struct InterfaceSpec {
   // 802.1Q 6.9 "Admit Only VLAN-tagged frames": untagged and priority-tagged
   // frames are dropped (rx_vlan_dropped); only VLAN sub-interfaces receive.
   bool tagged_only = false;
-  // Deliver unicast frames for any destination MAC as if they were ours
-  // (PACKET_HOST) instead of dropping them as OTHERHOST: for pushing a
-  // capture of someone else's traffic through the whole stack (inlet-replay
-  // --promisc). Linux's promiscuous mode still drops them at IP; this does not.
+  // Take unicast frames for any destination MAC (here and on this
+  // interface's VLAN sub-interfaces) instead of dropping them as OTHERHOST:
+  // for pushing a capture of someone else's traffic through the whole stack
+  // (inlet-replay --promisc). They stay PACKET_OTHERHOST: IP delivers them
+  // when the IP destination is ours (Linux's promiscuous mode drops them
+  // there), and never forwards them or sends an ICMP error for them.
   bool accept_any_destination = false;
 };
 

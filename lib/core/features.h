@@ -32,6 +32,3 @@
 #ifndef INLET_WITH_URING
 #define INLET_WITH_URING 1
 #endif
-#ifndef INLET_WITH_TEXT
-#define INLET_WITH_TEXT 1
-#endif

@@ -135,7 +135,7 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     // A host counts a datagram not for it as an address error (RFC 1122 3.2.1.3).
     drop(std::move(p), DropReason::kIpNotForUs);
     return;
-  } else if (p->pkt_type != PacketType::kHost) {
+  } else if (p->pkt_type == PacketType::kBroadcast || p->pkt_type == PacketType::kMulticast) {
     // A unicast IP datagram in a link-layer broadcast (RFC 1122 3.3.6).
     drop(std::move(p), DropReason::kIpNotForUs);
     return;

@@ -232,8 +232,12 @@ void LinkLayer::deliver(Interface& in, PacketRef p) {
     p->pkt_type = PacketType::kBroadcast;
   } else if (dst.is_multicast()) {
     p->pkt_type = PacketType::kMulticast;
-  } else if (in.accept_any_destination()) {
-    p->pkt_type = PacketType::kHost;
+  } else if (in.accept_any_destination() ||
+             (in.parent() != nullptr && in.parent()->accept_any_destination())) {
+    // Another host's frame taken in (InterfaceSpec::accept_any_destination):
+    // it stays OTHERHOST, so IP delivers it only when the IP destination is
+    // ours and never forwards it or answers it with an ICMP error.
+    p->pkt_type = PacketType::kOtherHost;
   } else {
     drop(std::move(p), DropReason::kOtherHost);
     return;

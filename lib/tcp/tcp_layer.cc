@@ -200,7 +200,8 @@ void TcpLayer::drop(PacketRef&& p, DropReason reason) {
 
 void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
   counters_.add(Counter::TcpInSegs);
-  if (d.broadcast || d.multicast || p->pkt_type != PacketType::kHost) {
+  if (d.broadcast || d.multicast || p->pkt_type == PacketType::kBroadcast ||
+      p->pkt_type == PacketType::kMulticast) {
     drop(std::move(p), DropReason::kTcpNotAcceptable);  // TCP is unicast only
     return;
   }

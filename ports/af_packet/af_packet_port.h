@@ -76,7 +76,7 @@ struct AfPacketStats {
   uint64_t tx_bytes = 0;
   uint64_t tx_batches = 0;  // sendmmsg calls that sent something
   uint64_t tx_errors = 0;   // frames the kernel refused (dropped)
-  uint64_t tx_busy = 0;     // EAGAIN/ENOBUFS: the frames stay with the stack
+  uint64_t tx_busy = 0;     // EAGAIN: the frames stay with the stack (ENOBUFS is an error, as Linux drops)
 };
 
 // "af_packet IF: rx_frames=N ..." on one line, every field.

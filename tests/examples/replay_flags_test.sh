@@ -62,6 +62,13 @@ out=$("$bin/inlet-replay" "$tmp/foreign.pcap" --addr 192.0.2.2/24 --udp 7000 --p
 check "--promisc: exit 0" "$rc"
 grep -q "^udp 7000 datagrams=1 bytes=48" <<<"$out"; check "--promisc: the datagram reaches UDP port 7000" $?
 grep -q "^clock capture promisc" <<<"$out"; check "--promisc: named in the summary line" $?
+# Another host's frame stays OTHERHOST: with forwarding on and an IP
+# destination that is not ours, it is neither forwarded nor answered.
+out=$("$bin/inlet-replay" "$tmp/foreign.pcap" --addr 192.0.2.3/24 --promisc \
+      --sysctl net.ipv4.ip_forward=1 2>&1)
+grep -Eq "^IpForwDatagrams " <<<"$out"; [ $? != 0 ]; check "--promisc + ip_forward: another host's datagram is not forwarded" $?
+grep -Eq "^tx_packets " <<<"$out"; [ $? != 0 ]; check "--promisc + ip_forward: nothing transmitted" $?
+grep -Eq "^IpInAddrErrors +1( |$)" <<<"$out"; check "--promisc + ip_forward: IpInAddrErrors 1" $?
 # The frame is taken as it is: a capture at link-in keeps the foreign MAC.
 "$bin/inlet-replay" "$tmp/foreign.pcap" --addr 192.0.2.2/24 --udp 7000 --promisc \
   --pcap-at "link-in:$tmp/linkin.pcap" >/dev/null 2>&1
