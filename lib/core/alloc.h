@@ -115,21 +115,33 @@ struct AllocDeleter<T[]> {
 template <class T>
 using Unique = std::unique_ptr<T, AllocDeleter<T>>;
 
-template <class T, class... Args>
-Unique<T> allocate_unique(Args&&... args) {
-  static_assert(!std::is_array_v<T>, "use allocate_unique_array");
+// The memory comes from here; `construct(void* memory)` builds the T in it
+// and returns it. For classes whose constructor only their owner may call:
+// the placement new then happens in the owner's scope.
+template <class T, class Construct>
+Unique<T> allocate_unique_with(Construct&& construct) {
+  static_assert(!std::is_array_v<T>, "use allocate_unique_array_with");
   const Allocator& a = current_allocator();
   void* p = allocate_bytes(a, sizeof(T), alignof(T));
-  return Unique<T>(::new (p) T(std::forward<Args>(args)...), AllocDeleter<T>{&a});
+  return Unique<T>(construct(p), AllocDeleter<T>{&a});
+}
+template <class T, class... Args>
+Unique<T> allocate_unique(Args&&... args) {
+  return allocate_unique_with<T>([&](void* p) { return ::new (p) T(std::forward<Args>(args)...); });
 }
 
+// `n` elements, each built by `construct(void* memory)` in order.
+template <class T, class Construct>
+Unique<T[]> allocate_unique_array_with(size_t n, Construct&& construct) {
+  const Allocator& a = current_allocator();
+  T* p = StdAllocator<T>(a).allocate(n);
+  for (size_t i = 0; i < n; ++i) construct(static_cast<void*>(p + i));
+  return Unique<T[]>(p, AllocDeleter<T[]>{&a, n});
+}
 // `n` value-initialised elements.
 template <class T>
 Unique<T[]> allocate_unique_array(size_t n) {
-  const Allocator& a = current_allocator();
-  T* p = StdAllocator<T>(a).allocate(n);
-  for (size_t i = 0; i < n; ++i) ::new (static_cast<void*>(p + i)) T();
-  return Unique<T[]>(p, AllocDeleter<T[]>{&a, n});
+  return allocate_unique_array_with<T>(n, [](void* p) { return ::new (p) T(); });
 }
 
 }  // namespace inlet

@@ -78,12 +78,8 @@ TcpLayer::TcpLayer(const Tunables& tunables, BufferPool& pool, Counters& counter
   const size_t max_conn = static_cast<size_t>(tunables.get(Tunable::kTcpMaxConnections));
   const size_t max_req = static_cast<size_t>(tunables.get(Tunable::kTcpMaxSynBacklog));
   const size_t max_tw = static_cast<size_t>(tunables.get(Tunable::kTcpMaxTimeWait));
-  {  // the constructor is ours only: no allocate_unique_array
-    const Allocator& a = current_allocator();
-    TcpSocket* mem = StdAllocator<TcpSocket>(a).allocate(max_conn);
-    for (size_t i = 0; i < max_conn; ++i) ::new (static_cast<void*>(mem + i)) TcpSocket();
-    sockets_ = Unique<TcpSocket[]>(mem, AllocDeleter<TcpSocket[]>{&a, max_conn});
-  }
+  // TcpSocket's constructor is the layer's only: it builds them in place.
+  sockets_ = allocate_unique_array_with<TcpSocket>(max_conn, [](void* p) { return ::new (p) TcpSocket(); });
   socket_capacity_ = max_conn;
   free_sockets_ = Vector<uint32_t>(max_conn);  // built full, socket 0 on top (at the back)
   for (size_t i = max_conn; i-- > 0;) {
@@ -164,10 +160,9 @@ absl::StatusOr<TcpListener*> TcpLayer::listen(wire::Ipv4Address address, uint16_
     return absl::AlreadyExistsError(absl::StrFormat("TCP port %u is in use", port));
   }
   backlog = std::min<size_t>(backlog, static_cast<size_t>(tunables_.get(Tunable::kSomaxconn)));
-  const Allocator& a = current_allocator();  // the constructor is ours only: no allocate_unique
-  Unique<TcpListener> l(::new (allocate_bytes(a, sizeof(TcpListener), alignof(TcpListener)))
-                            TcpListener(address, port, backlog),
-                        AllocDeleter<TcpListener>{&a});
+  // TcpListener's constructor is the layer's only: it builds it in place.
+  Unique<TcpListener> l = allocate_unique_with<TcpListener>(
+      [&](void* p) { return ::new (p) TcpListener(address, port, backlog); });
   return listeners_.insert(listener_key(address, port), std::move(l));
 }
 

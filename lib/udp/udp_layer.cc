@@ -71,10 +71,9 @@ absl::StatusOr<UdpSocket*> UdpLayer::bind(wire::Ipv4Address address, uint16_t po
   // Each datagram holds one pool buffer: the ring never needs more slots than
   // the receive buffer has room for buffers (plus the always-admitted first).
   const size_t slots = rcvbuf / pool_.buffer_size() + 1;
-  const Allocator& a = current_allocator();  // the constructor is ours only: no allocate_unique
-  Unique<UdpSocket> sock(::new (allocate_bytes(a, sizeof(UdpSocket), alignof(UdpSocket)))
-                             UdpSocket({address, port}, rcvbuf, slots),
-                         AllocDeleter<UdpSocket>{&a});
+  // UdpSocket's constructor is the layer's only: it builds it in place.
+  Unique<UdpSocket> sock = allocate_unique_with<UdpSocket>(
+      [&](void* p) { return ::new (p) UdpSocket({address, port}, rcvbuf, slots); });
   return sockets_.insert(key(address, port), std::move(sock));
 }
 
