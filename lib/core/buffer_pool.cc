@@ -20,6 +20,7 @@ void Packet::reset(uint32_t headroom_bytes) {
   csum = ChecksumState::kNone;
   pkt_type = PacketType::kHost;
   flow_hash = csum_value = 0;
+  gso_size = gso_segs = 0;
   rx_timestamp_ns = 0;
   next = prev = nullptr;
   chain = nullptr;

@@ -3,6 +3,7 @@
 // Exhaustion is counted, never fatal; in_use() is 0 again when a stack is gone.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -53,6 +54,10 @@ class BufferPool {
   uint32_t buffer_size() const { return config_.buffer_size; }
   uint32_t headroom() const { return config_.headroom; }
   uint32_t in_use() const { return slabs_in_use_; }
+  // How many alloc() calls would succeed now (free slabs and descriptors).
+  uint32_t available() const {
+    return std::min(free_slab_top_, config_.descriptors - descs_in_use_);
+  }
   uint32_t descriptors_in_use() const { return descs_in_use_; }
   uint64_t alloc_failures() const { return alloc_failures_; }
   uint64_t allocations() const { return allocations_; }

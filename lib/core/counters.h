@@ -88,6 +88,7 @@ bool counter_is_gauge(Counter c);
   X(kVlanMalformed, rx_length_errors)                                          \
   X(kVlanStacked, rx_vlan_dropped)                                             \
   X(kVlanNotConfigured, rx_vlan_dropped)                                       \
+  X(kGsoUnsupported, rx_dropped)                                               \
   X(kArpMalformed, ArpInErrors)                                                \
   X(kArpNotForUs, rx_dropped)                                                  \
   X(kArpUnsolicited, rx_dropped)                                               \
@@ -108,6 +109,7 @@ bool counter_is_gauge(Counter c);
   X(kIpReasmOverlap, IpReasmFails)                                             \
   X(kIpReasmDuplicate, IpInDiscards)                                           \
   X(kIpReasmUnsupported, IpReasmFails)                                         \
+  X(kIpGsoNotTcp, IpInDiscards)                                                \
   X(kIpTtlExceeded, IpInHdrErrors)                                             \
   X(kIpFragNeeded, IpFragFails)                                                \
   X(kIpRpFilter, TcpExtIPReversePathFilter)                                    \

@@ -43,6 +43,11 @@ struct alignas(64) Packet {
   PacketType pkt_type = PacketType::kHost;
   uint32_t flow_hash = 0;
   uint32_t csum_value = 0;   // for kComplete
+  // A TCP super-frame (skb_shinfo gso_size/gso_segs): a TAP with TSO offload
+  // or software GRO made it of gso_segs segments of gso_size payload bytes.
+  // 0 for an ordinary frame.
+  uint16_t gso_size = 0;
+  uint16_t gso_segs = 0;
   int64_t rx_timestamp_ns = 0;
   // Cold: bookkeeping owned by the pool.
   BufferPool* pool = nullptr;
@@ -50,10 +55,13 @@ struct alignas(64) Packet {
   uint32_t self = 0;        // index of this descriptor
   uint32_t next_free = 0;
   uint32_t truesize = 0;    // memory charged to a socket for this packet
-  // Transmit chains: a frame may continue in a second packet (typically a
-  // small header buffer in front of a shared payload clone, so a multicast
-  // copy gets its own link header without copying the payload). Owned by
-  // this packet and released with it; ports gather it (frame_bytes/writev).
+  // Chains: a frame may continue in further packets, owned by this packet and
+  // released with it. On transmit, typically a small header buffer in front
+  // of a shared payload clone (a multicast copy gets its own link header
+  // without copying the payload); ports gather it (frame_bytes/writev). On
+  // receive, a super-frame (gso_size != 0) scattered into pool slabs: all
+  // headers are in the first packet, the rest is TCP payload. IP delivers
+  // receive chains to TCP only; TCP queues each slab as its own segment.
   Packet* chain = nullptr;
   // Links for the one queue that holds this reference (skb->next/prev): a
   // socket's receive queue or TCP's out-of-order queue. Owned by that queue.
@@ -79,7 +87,23 @@ struct alignas(64) Packet {
   const uint8_t* data_ptr() const { return head + data; }
   uint32_t length() const { return tail - data; }
   // The whole frame's length, chain included.
-  uint32_t frame_length() const { return length() + (chain != nullptr ? chain->frame_length() : 0); }
+  uint32_t frame_length() const {
+    uint32_t n = length();
+    for (const Packet* q = chain; q != nullptr; q = q->chain) n += q->length();
+    return n;
+  }
+  // Cuts the frame, chain included, to `len` bytes; continuation packets
+  // left empty are released by their owner when it goes.
+  void trim_frame(uint32_t len) {
+    for (Packet* q = this; q != nullptr; q = q->chain) {
+      if (q->length() >= len) {
+        q->trim(len);
+        len = 0;
+      } else {
+        len -= q->length();
+      }
+    }
+  }
   uint32_t headroom() const { return data; }
   uint32_t tailroom() const { return end - tail; }
   std::span<uint8_t> bytes() { return {head + data, tail - data}; }
@@ -115,6 +139,13 @@ struct alignas(64) Packet {
   // Clears metadata for reuse as a fresh packet with `headroom` bytes in front.
   void reset(uint32_t headroom_bytes);
 };
+
+// What the receive path reads per packet (offsets, checksum and GSO state,
+// timestamp, pool) is in the first cache line; queue links and the control
+// buffer in the second. A descriptor is exactly two lines.
+static_assert(offsetof(Packet, rx_timestamp_ns) + sizeof(int64_t) <= 64, "hot fields span one line");
+static_assert(offsetof(Packet, pool) < 64, "the pool pointer (every free) stays in the first line");
+static_assert(sizeof(Packet) == 128, "a descriptor is two cache lines");
 
 // Owns one reference to a Packet. Move-only: the reference cannot be copied by
 // accident, and it is returned to the pool when the handle is destroyed.

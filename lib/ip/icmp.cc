@@ -9,7 +9,8 @@ namespace inlet::ip {
 
 void Ipv4Layer::icmp_input(PacketRef p, const Ipv4Delivery& d) {
   counters_.add(Counter::IcmpInMsgs);
-  const wire::ChecksumMode mode = p->csum == ChecksumState::kUnnecessary
+  const wire::ChecksumMode mode = p->csum == ChecksumState::kUnnecessary ||
+                                          p->csum == ChecksumState::kPartial
                                       ? wire::ChecksumMode::kSkip
                                       : wire::ChecksumMode::kVerify;
   auto icmp = wire::IcmpView::parse(p->bytes(), mode);

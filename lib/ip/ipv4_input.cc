@@ -63,7 +63,8 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
   trace_(TracePoint::kIpIn, *p, "");
   // The header checksum is always checked in software: a NIC's
   // CHECKSUM_UNNECESSARY speaks for L4, and 20 bytes cost nothing.
-  auto ip = wire::Ipv4View::parse(p->bytes(), wire::ChecksumMode::kVerify);
+  // A receive chain (a TAP super-frame) holds the header in its first buffer.
+  auto ip = wire::Ipv4View::parse_head(p->bytes(), p->frame_length(), wire::ChecksumMode::kVerify);
   if (!ip) {
     DropReason reason = DropReason::kIpTooShort;
     switch (ip.error()) {
@@ -83,7 +84,7 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     return;
   }
   counters_.add(Counter::IpExtInOctets, ip->total_length());
-  p->trim(ip->total_length());  // Ethernet padding is not part of the datagram
+  p->trim_frame(ip->total_length());  // Ethernet padding is not part of the datagram
   const wire::Ipv4Address src = ip->src();
   const wire::Ipv4Address dst = ip->dst();
 
@@ -127,6 +128,12 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     d.multicast = true;
   } else if (link_.interface_with_address(dst) == nullptr) {
 #if INLET_WITH_FORWARDING
+    if (p->chain != nullptr) {
+      // A super-frame is never forwarded: inlet does not segment (GSO) on
+      // output. The vnet TAP port offers TSO only to deliver locally.
+      drop(std::move(p), DropReason::kIpGsoNotTcp);
+      return;
+    }
     if (p->pkt_type == PacketType::kHost && tunables_.get(Tunable::kIpForward) != 0) {
       forward(std::move(p), *ip, in);
       return;
@@ -138,6 +145,11 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
   } else if (p->pkt_type == PacketType::kBroadcast || p->pkt_type == PacketType::kMulticast) {
     // A unicast IP datagram in a link-layer broadcast (RFC 1122 3.3.6).
     drop(std::move(p), DropReason::kIpNotForUs);
+    return;
+  }
+  if (p->chain != nullptr && (ip->is_fragment() || ip->protocol() != wire::ipproto::kTcp)) {
+    // Only TCP takes a super-frame as one unit (TSO/GRO are TCP's here).
+    drop(std::move(p), DropReason::kIpGsoNotTcp);
     return;
   }
   if (ip->is_fragment()) {
@@ -179,8 +191,9 @@ void Ipv4Layer::deliver_local(PacketRef p, const Ipv4Delivery& d) {
   const uint8_t protocol = p->head[p->l3_offset + 9];
 #if INLET_WITH_FILTER
   if (filter::RuleSet* f = link_.filter(); f != nullptr && f->active(filter::Hook::kInput)) {
-    auto ip = wire::Ipv4View::parse(std::span<const uint8_t>(p->head + p->l3_offset, p->tail - p->l3_offset),
-                                    wire::ChecksumMode::kSkip);
+    auto ip = wire::Ipv4View::parse_head(
+        std::span<const uint8_t>(p->head + p->l3_offset, p->tail - p->l3_offset),
+        p->frame_length() + (p->data - p->l3_offset), wire::ChecksumMode::kSkip);
     if (ip && !filter_allows(filter::Hook::kInput, *ip, d.in->ifindex())) {
       drop(std::move(p), DropReason::kNetfilterDrop);
       return;

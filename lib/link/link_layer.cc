@@ -154,7 +154,7 @@ void LinkLayer::input(Interface& in, std::span<PacketRef> frames) {
     if (!slot) continue;
     PacketRef p = std::move(slot);
     counters_.add(Counter::rx_packets);
-    counters_.add(Counter::rx_bytes, p->length());
+    counters_.add(Counter::rx_bytes, p->frame_length());
     p->ifindex = in.ifindex();
     if (p->rx_timestamp_ns == 0) p->rx_timestamp_ns = now_ns;
     trace_(TracePoint::kLinkIn, *p, in.name());
@@ -163,8 +163,10 @@ void LinkLayer::input(Interface& in, std::span<PacketRef> frames) {
       drop(std::move(p), DropReason::kFrameTooShort);
       continue;
     }
-    // MTU + Ethernet header + one VLAN tag (FCS is not part of the frame).
-    if (p->length() > in.mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength) {
+    // MTU + Ethernet header + one VLAN tag (FCS is not part of the frame). A
+    // super-frame (TSO from a TAP) is many segments, each within the MTU.
+    if (p->gso_size == 0 &&
+        p->frame_length() > in.mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength) {
       drop(std::move(p), DropReason::kFrameTooLong);
       continue;
     }
@@ -209,6 +211,10 @@ void LinkLayer::receive_on(Interface& dev, PacketRef p, absl::Time now) {
 #endif
 #if INLET_WITH_BRIDGE
   if (Bridge* bridge = dev.bridge_port_of()) {
+    if (p->chain != nullptr) {
+      drop(std::move(p), DropReason::kGsoUnsupported);  // a bridge does not segment (GSO)
+      return;
+    }
     bridge_input(*bridge, dev, std::move(p), now);
     return;
   }

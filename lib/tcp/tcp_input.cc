@@ -73,7 +73,8 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
   g.ack = SeqNum(v.ack());
   g.flags = v.flags();
   g.window = v.window();
-  g.len = static_cast<uint32_t>(v.payload().size());
+  // p's data starts at the TCP header; a super-frame's payload goes on in its chain.
+  g.len = p->frame_length() - static_cast<uint32_t>(v.header_length());
   g.options = &v.options();
   using namespace wire::tcpflag;
 
@@ -83,7 +84,7 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
       if (g.has(kAck)) {
         send_reset(s.tuple_, g.ack, std::nullopt);
       } else {
-        send_reset(s.tuple_, SeqNum(0), g.seq + v.segment_length());
+        send_reset(s.tuple_, SeqNum(0), g.seq + (g.len + (g.has(kSyn) ? 1 : 0) + (g.has(kFin) ? 1 : 0)));
       }
     }
     drop(std::move(p), DropReason::kTcpClosed);
@@ -268,6 +269,33 @@ void TcpLayer::connection_input(TcpSocket& s, PacketRef p, const wire::TcpView& 
 }
 
 void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
+  if (p->chain != nullptr) {
+    // A super-frame: its header was processed once; each buffer is queued as
+    // its own segment (in order, out of order or duplicate, as it falls).
+    // FIN and PSH belong to the last piece.
+    SeqNum seq = g.seq;
+    PacketRef piece = std::move(p);
+    while (piece) {
+      PacketRef rest(piece->chain);
+      piece->chain = nullptr;
+      piece->gso_size = piece->gso_segs = 0;
+      Segment one = g;
+      one.seq = seq;
+      one.len = piece->length();
+      one.continuation = one.seq != g.seq;
+      if (rest) one.flags &= static_cast<uint8_t>(~(wire::tcpflag::kFin | wire::tcpflag::kPsh));
+      seq = seq + one.len;
+      if (one.len > 0 || one.has(wire::tcpflag::kFin)) {
+        queue_data(s, std::move(piece), one);
+        if (s.state_ != TcpState::kEstablished && s.state_ != TcpState::kFinWait1 &&
+            s.state_ != TcpState::kFinWait2 && s.state_ != TcpState::kSynReceived) {
+          return;  // no more data is taken (the FIN was the last piece anyway)
+        }
+      }
+      piece = std::move(rest);
+    }
+    return;
+  }
   const bool fin = g.has(wire::tcpflag::kFin);
   SeqNum seq = g.seq;
   const SeqNum end = g.seq + g.len;
@@ -371,7 +399,7 @@ void TcpLayer::queue_data(TcpSocket& s, PacketRef p, Segment& g) {
   // segment unacknowledged, in quick-ack mode, or with holes; else delayed.
   if (!ack_now) {
     if (static_cast<uint32_t>(s.rcv_nxt_ - s.rcv_wup_) > s.rcv_mss_) ack_now = true;
-    if (s.quickack_ > 0) {
+    if (s.quickack_ > 0 && !g.continuation) {
       --s.quickack_;
       counters_.add(Counter::TcpExtTCPQuickAck);
       ack_now = true;

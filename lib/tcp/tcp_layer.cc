@@ -193,14 +193,39 @@ void TcpLayer::drop(PacketRef&& p, DropReason reason) {
   pool_.free(std::move(p), reason);
 }
 
+// The checksum of a segment scattered over a receive chain (RFC 1071 2(A):
+// blocks at odd offsets are combined byte-swapped).
+bool TcpLayer::chain_checksum_ok(const Packet& p, const Ipv4Delivery& d) {
+  uint32_t sum = wire::ipv4_pseudo_header_sum(d.src, d.dst, wire::ipproto::kTcp,
+                                              static_cast<uint16_t>(p.frame_length()));
+  size_t offset = 0;
+  for (const Packet* q = &p; q != nullptr; q = q->chain) {
+    sum = wire::checksum_combine(sum, wire::checksum_accumulate(q->bytes()), offset);
+    offset += q->length();
+  }
+  return p.frame_length() <= 0xFFFF && wire::checksum_finish(sum) == 0;
+}
+
 void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
-  counters_.add(Counter::TcpInSegs);
+  // A super-frame counts the segments it was made of (as Linux's gso_segs).
+  counters_.add(Counter::TcpInSegs, std::max<uint32_t>(p->gso_segs, 1));
   if (d.broadcast || d.multicast || p->pkt_type == PacketType::kBroadcast ||
       p->pkt_type == PacketType::kMulticast) {
     drop(std::move(p), DropReason::kTcpNotAcceptable);  // TCP is unicast only
     return;
   }
-  const bool verify = p->csum != ChecksumState::kUnnecessary;
+  // CHECKSUM_UNNECESSARY: the device checked it. CHECKSUM_PARTIAL on receive
+  // comes from a local sender (a TAP with offload): nothing crossed a wire
+  // (Linux's skb_csum_unnecessary takes both).
+  bool verify = p->csum != ChecksumState::kUnnecessary && p->csum != ChecksumState::kPartial;
+  if (verify && p->chain != nullptr) {
+    if (!chain_checksum_ok(*p, d)) {
+      counters_.add(Counter::TcpInCsumErrors);
+      drop(std::move(p), DropReason::kTcpBadChecksum);
+      return;
+    }
+    verify = false;
+  }
   auto v = verify ? wire::TcpView::parse(p->bytes(), d.src, d.dst) : wire::TcpView::parse(p->bytes());
   if (!v) {
     wire::WireError error = v.error();
@@ -226,10 +251,18 @@ void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
   }
   const FourTuple t{d.dst, d.src, v->dst_port(), v->src_port()};
   if (auto it = table_.find(t); it != table_.end()) {
+    if (it->second.kind == EntryKind::kConnection) {
+      connection_input(sockets_[it->second.index], std::move(p), *v);
+      return;
+    }
+    if (p->chain != nullptr) {
+      // Super-frames are data for a connection; the handshake and TIME-WAIT
+      // paths read one buffer. The sender retransmits.
+      drop(std::move(p), DropReason::kGsoUnsupported);
+      return;
+    }
     switch (it->second.kind) {
-      case EntryKind::kConnection:
-        connection_input(sockets_[it->second.index], std::move(p), *v);
-        return;
+      case EntryKind::kConnection: break;  // above
       case EntryKind::kRequest:
         request_input(requests_[it->second.index], std::move(p), d, *v);
         return;
@@ -237,6 +270,10 @@ void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
         time_wait_input(time_waits_[it->second.index], std::move(p), *v);
         return;
     }
+  }
+  if (p->chain != nullptr) {
+    drop(std::move(p), DropReason::kGsoUnsupported);
+    return;
   }
   if (TcpListener* l = find_listener(d.dst, v->dst_port())) {
     listen_input(*l, std::move(p), d, *v);

@@ -110,6 +110,9 @@ class TcpLayer final : public TransportReceiver {
     SeqNum seq;
     SeqNum ack;
     uint8_t flags = 0;
+    // A super-frame's buffer after its first: the frame earns one ACK, so
+    // only the first piece spends quick-ack credit.
+    bool continuation = false;
     uint32_t window = 0;  // raw (unscaled)
     uint32_t len = 0;     // payload bytes
     const wire::TcpOptions* options = nullptr;
@@ -157,6 +160,7 @@ class TcpLayer final : public TransportReceiver {
   bool paws_reject(TcpSocket& s, const Segment& g) const;
   bool acceptable(const TcpSocket& s, const Segment& g) const;
   void queue_data(TcpSocket& s, PacketRef p, Segment& g);
+  static bool chain_checksum_ok(const Packet& p, const Ipv4Delivery& d);
   void process_fin(TcpSocket& s);
   void update_sack_blocks(TcpSocket& s, const SeqRange& newest);
   void note_dsack(TcpSocket& s, const SeqRange& dup);

@@ -97,7 +97,8 @@ void UdpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
     return;
   }
   // RFC 1122 4.1.3.4: a datagram with a bad checksum is silently discarded.
-  if (p->csum != ChecksumState::kUnnecessary && !udp->checksum_ok(d.src, d.dst)) {
+  if (p->csum != ChecksumState::kUnnecessary && p->csum != ChecksumState::kPartial &&
+      !udp->checksum_ok(d.src, d.dst)) {
     counters_.add(Counter::UdpInCsumErrors);
     drop(std::move(p), DropReason::kUdpBadChecksum);
     return;

@@ -88,7 +88,9 @@ std::optional<uint8_t> ipv4_options_problem(std::span<const uint8_t> options) {
   return std::nullopt;
 }
 
-WireResult<Ipv4View> Ipv4View::parse(std::span<const uint8_t> bytes, ChecksumMode checksum) {
+WireResult<Ipv4View> Ipv4View::parse_head(std::span<const uint8_t> bytes, size_t frame_length,
+                                           ChecksumMode checksum) {
+  if (frame_length < bytes.size()) frame_length = bytes.size();
   if (bytes.size() < kIpv4MinHeaderLength) return WireError::kTooShort;
   const uint8_t* p = bytes.data();
   if ((p[0] >> 4) != 4) return WireError::kBadVersion;
@@ -96,7 +98,7 @@ WireResult<Ipv4View> Ipv4View::parse(std::span<const uint8_t> bytes, ChecksumMod
   if (ihl < kIpv4MinHeaderLength || ihl > bytes.size()) return WireError::kBadHeaderLength;
   const size_t total = load_be16(p + 2);
   if (total < ihl) return WireError::kBadTotalLength;
-  if (total > bytes.size()) return WireError::kTruncated;
+  if (total > frame_length) return WireError::kTruncated;
   if (checksum == ChecksumMode::kVerify && internet_checksum(bytes.first(ihl)) != 0) {
     return WireError::kBadChecksum;
   }
@@ -104,7 +106,7 @@ WireResult<Ipv4View> Ipv4View::parse(std::span<const uint8_t> bytes, ChecksumMod
       ipv4_options_problem(bytes.subspan(kIpv4MinHeaderLength, ihl - kIpv4MinHeaderLength))) {
     return WireError::kBadOptions;
   }
-  return Ipv4View(bytes.first(total));
+  return Ipv4View(bytes.first(std::min(total, bytes.size())));
 }
 
 Ipv4Repr Ipv4Repr::from(const Ipv4View& v) {

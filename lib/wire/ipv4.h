@@ -120,7 +120,15 @@ class Ipv4View {
   // unless `checksum` is kSkip (kBadChecksum), options (kBadOptions). Bytes
   // beyond the total length (Ethernet padding) are outside the view.
   static WireResult<Ipv4View> parse(std::span<const uint8_t> bytes,
-                                    ChecksumMode checksum = ChecksumMode::kVerify);
+                                    ChecksumMode checksum = ChecksumMode::kVerify) {
+    return parse_head(bytes, bytes.size(), checksum);
+  }
+  // The same for a datagram scattered over buffers (a receive chain): `first`
+  // is the first buffer, which must hold the whole header, and the total
+  // length is checked against `frame_length`, the bytes of all buffers. The
+  // view, and so payload(), covers what `first` holds of the datagram.
+  static WireResult<Ipv4View> parse_head(std::span<const uint8_t> first, size_t frame_length,
+                                         ChecksumMode checksum = ChecksumMode::kVerify);
 
   uint8_t version() const { return p()[0] >> 4; }
   size_t header_length() const { return size_t{p()[0] & 0x0Fu} * 4; }

@@ -64,9 +64,52 @@ bool SimPort::wire_receive(std::span<const uint8_t> frame) {
   }
   std::memcpy(p.head + pool_->headroom(), frame.data(), frame.size());
   d.length = static_cast<uint32_t>(frame.size());
+  d.eop = true;
+  d.offload = {};
   d.ready = true;  // ownership passes to the driver
   rx_hw_next_ = (rx_hw_next_ + 1) % rx_ring_.size();
   ++stats_.rx_frames;
+  raise_rx_interrupt();
+  return true;
+}
+
+bool SimPort::wire_receive_scattered(std::span<const uint8_t> frame, RxOffload offload) {
+  if (pool_ == nullptr) return false;
+  const uint32_t cap = pool_->buffer_size() - pool_->headroom();
+  if (frame.empty() || frame.size() > 65535 + 18) {
+    ++stats_.rx_over_errors;
+    return false;
+  }
+  const size_t need = (frame.size() + cap - 1) / cap;
+  if (need > rx_ring_.size()) {
+    ++stats_.rx_over_errors;
+    return false;
+  }
+  for (size_t i = 0; i < need; ++i) {
+    const Descriptor& d = rx_ring_[(rx_hw_next_ + i) % rx_ring_.size()];
+    if (d.ready || d.buffer == nullptr) {
+      ++stats_.rx_missed_errors;
+      return false;
+    }
+  }
+  size_t off = 0;
+  for (size_t i = 0; i < need; ++i) {
+    Descriptor& d = rx_ring_[rx_hw_next_];
+    const size_t take = std::min<size_t>(cap, frame.size() - off);
+    std::memcpy(d.buffer->head + pool_->headroom(), frame.data() + off, take);
+    off += take;
+    d.length = static_cast<uint32_t>(take);
+    d.eop = i + 1 == need;
+    d.offload = d.eop ? offload : RxOffload{};
+    d.ready = true;
+    rx_hw_next_ = (rx_hw_next_ + 1) % rx_ring_.size();
+  }
+  ++stats_.rx_frames;
+  raise_rx_interrupt();
+  return true;
+}
+
+void SimPort::raise_rx_interrupt() {
   if (irq_enabled_) {
     ++stats_.interrupts;
     irq_enabled_ = false;  // the handler masks it anyway; avoid an interrupt storm
@@ -76,7 +119,6 @@ bool SimPort::wire_receive(std::span<const uint8_t> frame) {
     }
     raise_interrupt();
   }
-  return true;
 }
 
 void SimPort::set_interrupt_enabled(bool enabled) {
@@ -108,6 +150,10 @@ size_t SimPort::rx_burst(std::span<PacketRef> out) {
   while (n < out.size()) {
     Descriptor& d = rx_ring_[rx_driver_next_];
     if (!d.ready) break;
+    if (!d.eop) {
+      n += take_scattered(out[n]) ? 1 : 0;
+      continue;
+    }
     // Refill first: a driver that cannot refill drops the frame and gives the
     // same buffer back to the NIC, so the ring never runs empty.
     PacketRef fresh = pool_->alloc();
@@ -118,6 +164,7 @@ size_t SimPort::rx_burst(std::span<PacketRef> out) {
       Packet* p = d.buffer;
       p->reset(pool_->headroom());
       p->tail = p->data + d.length;
+      p->csum = d.offload.csum;
       out[n++] = PacketRef(p);
       d.buffer = fresh.release();
     }
@@ -126,6 +173,49 @@ size_t SimPort::rx_burst(std::span<PacketRef> out) {
     rx_driver_next_ = (rx_driver_next_ + 1) % rx_ring_.size();
   }
   return n;
+}
+
+// A frame spread over descriptors up to the end-of-packet one (all written
+// together by wire_receive_scattered): chained in order, each descriptor
+// refilled. Without buffers for every refill the whole frame is dropped and
+// its buffers go back to the NIC.
+bool SimPort::take_scattered(PacketRef& out) {
+  size_t count = 1;
+  while (!rx_ring_[(rx_driver_next_ + count - 1) % rx_ring_.size()].eop) ++count;
+  PacketRef head;
+  Packet* last = nullptr;
+  bool ok = pool_->available() >= count;
+  if (!ok) {
+    ++stats_.rx_nobuf;
+    if (Counters* c = pool_->counters()) c->drop(DropReason::kPoolExhausted);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    Descriptor& d = rx_ring_[rx_driver_next_];
+    if (ok) {
+      Packet* p = d.buffer;
+      p->reset(pool_->headroom());
+      p->tail = p->data + d.length;
+      if (last == nullptr) {
+        head = PacketRef(p);
+      } else {
+        last->chain = p;
+      }
+      last = p;
+      if (d.eop) {
+        head->csum = d.offload.csum;
+        head->gso_size = d.offload.gso_size;
+        head->gso_segs = d.offload.gso_segs;
+      }
+      d.buffer = pool_->alloc().release();  // available() said there is one
+    }
+    d.ready = false;
+    d.length = 0;
+    d.eop = true;
+    rx_driver_next_ = (rx_driver_next_ + 1) % rx_ring_.size();
+  }
+  if (!ok) return false;
+  out = std::move(head);
+  return true;
 }
 
 size_t SimPort::tx_burst(std::span<PacketRef> frames) {

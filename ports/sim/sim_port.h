@@ -53,6 +53,20 @@ class SimPort final : public PortQueue {
   // DMA a frame into the next descriptor the NIC owns; false (counted) when the
   // ring is full or the frame is too large. Raises the interrupt if enabled.
   bool wire_receive(std::span<const uint8_t> frame);
+  // What a NIC with receive offloads reports with a frame (in its last
+  // descriptor): the checksum state and, for a coalesced TCP super-frame
+  // (LRO / TSO from a virtual device), its segment size and count.
+  struct RxOffload {
+    ChecksumState csum = ChecksumState::kNone;
+    uint16_t gso_size = 0;
+    uint16_t gso_segs = 0;
+  };
+  // DMA a frame of up to 64 KiB across as many descriptors as it needs, each
+  // filled to its buffer's capacity, the last marked end-of-packet (as a NIC
+  // scatters a jumbo or LRO frame). The driver hands it to the stack as one
+  // packet chain. False (counted, nothing written) when the ring has too few
+  // free descriptors or the frame is empty or above 65,535 + 18 bytes.
+  bool wire_receive_scattered(std::span<const uint8_t> frame, RxOffload offload);
   // Hands every frame the stack transmitted to `sink` (in order) and completes
   // their descriptors (buffers go back to the pool). Returns the count.
   size_t wire_collect(absl::FunctionRef<void(std::span<const uint8_t>)> sink);
@@ -74,7 +88,11 @@ class SimPort final : public PortQueue {
     Packet* buffer = nullptr;  // owned by whoever holds the descriptor
     uint32_t length = 0;
     bool ready = false;        // RX: NIC wrote a frame. TX: frame waiting for the NIC.
+    bool eop = true;           // RX: the frame ends in this descriptor
+    RxOffload offload;         // RX: valid in the end-of-packet descriptor
   };
+  void raise_rx_interrupt();
+  bool take_scattered(PacketRef& out);
 
   void refill_empty_descriptors();
 
