@@ -1,0 +1,246 @@
+#include "ports/tap/vnet_port.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <bit>
+
+#include "absl/strings/str_cat.h"
+
+namespace inlet::tap {
+namespace {
+
+// struct virtio_net_hdr and its constants (linux/virtio_net.h, which does not
+// compile as C++: it has a member named `class`).
+struct virtio_net_hdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+static_assert(sizeof(virtio_net_hdr) == 10);
+constexpr uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+constexpr uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_ECN = 0x80;
+
+// The virtio-net header is little-endian on a TAP unless TUNSETVNETBE says
+// otherwise (legacy virtio is guest-endian; tun assumes little-endian).
+uint16_t le16(uint16_t v) {
+  return std::endian::native == std::endian::little ? v : static_cast<uint16_t>((v >> 8) | (v << 8));
+}
+
+// Where a frame's TCP payload starts (Ethernet, one optional VLAN tag, IPv4
+// with options, TCP with options), read from its first buffer; 0 when the
+// headers are not all there.
+uint32_t tcp_payload_offset(const Packet& p) {
+  const uint8_t* b = p.data_ptr();
+  const uint32_t n = p.length();
+  uint32_t off = 14;
+  if (n < off) return 0;
+  uint16_t type = static_cast<uint16_t>(b[12] << 8 | b[13]);
+  if (type == 0x8100) {
+    if (n < off + 4) return 0;
+    type = static_cast<uint16_t>(b[16] << 8 | b[17]);
+    off += 4;
+  }
+  if (type != 0x0800 || n < off + 20) return 0;
+  off += (b[off] & 0x0F) * 4u;
+  if (n < off + 20) return 0;
+  off += (b[off + 12] >> 4) * 4u;
+  return off <= n ? off : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VnetTapPort>> VnetTapPort::open(const std::string& ifname,
+                                                               VnetTapConfig config) {
+  if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
+    return absl::InvalidArgumentError(absl::StrCat("bad interface name '", ifname, "'"));
+  }
+  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("open /dev/net/tun: ", strerror(errno), " (needs CAP_NET_ADMIN)"));
+  }
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError(absl::StrCat(what, " ", ifname, ": ", strerror(err)));
+  };
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) return fail("TUNSETIFF (IFF_VNET_HDR)");
+  int hdr_size = sizeof(virtio_net_hdr);
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) return fail("TUNSETVNETHDRSZ");
+  // TUN_F_CSUM: the kernel may send frames whose checksum it left to us
+  // (CHECKSUM_PARTIAL); TSO needs it. TSO_ECN: TSO frames with CWR set.
+  unsigned offload = TUN_F_CSUM;
+  if (config.tso) offload |= TUN_F_TSO4 | TUN_F_TSO_ECN;
+  if (ioctl(fd, TUNSETOFFLOAD, offload) < 0) return fail("TUNSETOFFLOAD");
+  if (config.bring_up) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0) {
+      ifreq up{};
+      memcpy(up.ifr_name, ifname.data(), ifname.size());
+      if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
+        up.ifr_flags |= IFF_UP;
+        ioctl(s, SIOCSIFFLAGS, &up);
+      }
+      close(s);
+    }
+  }
+  return std::unique_ptr<VnetTapPort>(new VnetTapPort(fd, ifname, config));
+}
+
+VnetTapPort::~VnetTapPort() {
+  detach();
+  if (fd_ >= 0) close(fd_);
+}
+
+std::string VnetTapPort::mode() const { return config_.tso ? "vnet tso csum" : "vnet csum"; }
+
+void VnetTapPort::attach(BufferPool& pool) {
+  pool_ = &pool;
+  buffer_capacity_ = pool.buffer_size() - pool.headroom();
+  const size_t slots = (kMaxFrame + buffer_capacity_ - 1) / buffer_capacity_;
+  reserve_ = Vector<Packet*>(slots, nullptr);
+  refill();
+}
+
+void VnetTapPort::detach() {
+  for (Packet*& p : reserve_) {
+    if (p != nullptr) PacketRef(std::exchange(p, nullptr)).reset();
+  }
+  pool_ = nullptr;
+}
+
+bool VnetTapPort::refill() {
+  for (Packet*& p : reserve_) {
+    if (p != nullptr) continue;
+    PacketRef fresh = pool_->alloc();
+    if (!fresh) return false;
+    p = fresh.release();
+  }
+  return true;
+}
+
+bool VnetTapPort::rx_pending() const {
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+size_t VnetTapPort::rx_burst(std::span<PacketRef> out) {
+  if (pool_ == nullptr || reserve_.empty()) return 0;
+  size_t n = 0;
+  while (n < out.size()) {
+    // A read needs every slot: a 64 KiB frame may come next. Without them
+    // the frame stays in the kernel's queue (the kernel drops when it fills).
+    if (!refill()) {
+      ++stats_.rx_nobuf;
+      if (Counters* c = pool_->counters()) c->add(Counter::rx_nobuf);
+      break;
+    }
+    virtio_net_hdr hdr{};
+    iovec iov[64];
+    iov[0] = {&hdr, sizeof hdr};
+    const size_t slots = std::min<size_t>(reserve_.size(), std::size(iov) - 1);
+    for (size_t i = 0; i < slots; ++i) {
+      Packet* p = reserve_[i];
+      iov[i + 1] = {p->data_ptr(), buffer_capacity_};
+    }
+    const ssize_t got = ::readv(fd_, iov, static_cast<int>(slots + 1));
+    if (got < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ++stats_.rx_errors;
+      break;
+    }
+    if (got <= static_cast<ssize_t>(sizeof hdr)) {
+      ++stats_.rx_errors;  // a frame without a body
+      continue;
+    }
+    uint32_t left = static_cast<uint32_t>(got - static_cast<ssize_t>(sizeof hdr));
+    // Take the slots the frame filled, in order, as one chain.
+    PacketRef head;
+    Packet* last = nullptr;
+    for (size_t i = 0; i < slots && left > 0; ++i) {
+      Packet* p = std::exchange(reserve_[i], nullptr);
+      const uint32_t take = std::min(left, buffer_capacity_);
+      p->tail = p->data + take;
+      left -= take;
+      if (last == nullptr) {
+        head = PacketRef(p);
+      } else {
+        last->chain = p;
+      }
+      last = p;
+    }
+    const uint8_t gso = hdr.gso_type & static_cast<uint8_t>(~VIRTIO_NET_HDR_GSO_ECN);
+    if (gso != VIRTIO_NET_HDR_GSO_NONE && gso != VIRTIO_NET_HDR_GSO_TCPV4) {
+      ++stats_.rx_errors;  // not offered (no UFO, no IPv6): dropped here
+      continue;
+    }
+    if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+      head->csum = ChecksumState::kPartial;
+      ++stats_.rx_csum_partial;
+    } else if (hdr.flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+      head->csum = ChecksumState::kUnnecessary;
+      ++stats_.rx_csum_valid;
+    }
+    if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && le16(hdr.gso_size) > 0) {
+      const uint16_t mss = le16(hdr.gso_size);
+      const uint32_t payload_at = tcp_payload_offset(*head);
+      const uint32_t payload = payload_at > 0 ? head->frame_length() - payload_at : 0;
+      head->gso_size = mss;
+      head->gso_segs = static_cast<uint16_t>(std::max<uint32_t>((payload + mss - 1) / mss, 1));
+      ++stats_.rx_superframes;
+      stats_.rx_segments += head->gso_segs;
+    } else if (head->chain != nullptr) {
+      ++stats_.rx_errors;  // larger than a slab without GSO: beyond any MTU we take
+      continue;
+    }
+    ++stats_.rx_frames;
+    out[n++] = std::move(head);
+  }
+  return n;
+}
+
+size_t VnetTapPort::tx_burst(std::span<PacketRef> frames) {
+  // inlet computes every checksum it sends: the kernel need not check them.
+  virtio_net_hdr hdr{};
+  hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+  size_t n = 0;
+  for (; n < frames.size(); ++n) {
+    iovec iov[9];
+    iov[0] = {&hdr, sizeof hdr};
+    int cnt = 1;
+    for (const Packet* q = frames[n].get(); q != nullptr && cnt < 9; q = q->chain) {
+      iov[cnt++] = {const_cast<uint8_t*>(q->data_ptr()), q->length()};
+    }
+    const ssize_t w = ::writev(fd_, iov, cnt);
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ++stats_.tx_busy;
+      break;
+    }
+    if (w < 0) {
+      ++stats_.tx_errors;
+    } else {
+      ++stats_.tx_frames;
+    }
+    frames[n].reset();
+  }
+  return n;
+}
+
+}  // namespace inlet::tap
