@@ -4,7 +4,8 @@
 // random addresses, and a small hot set (locality); the 1 M / 1 k ratio; the
 // memory allocated and used; the 1 M table's build time; incremental update
 // cost at 1 M; heap allocations per lookup (must be 0). Medians of 5 runs; the
-// machine is shared, compare ratios.
+// machine is shared, compare ratios. `--quick`: fewer and shorter runs. Ends
+// with `spread NAME MIN MAX` and `figure NAME VALUE UNIT` lines.
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -24,8 +26,8 @@ using inlet::ip::Fib;
 using inlet::ip::FibRoute;
 using inlet::wire::Ipv4Address;
 
-constexpr int kRuns = 5;
-constexpr size_t kLookups = 2'000'000;
+int run_count = 5;                  // fewer with --quick
+size_t lookups_per_run = 2'000'000;  // fewer with --quick
 
 // Lookups are timed in this thread's CPU time: on a shared machine, wall time
 // also counts the time other processes ran.
@@ -94,7 +96,7 @@ Table build(size_t n, uint32_t seed) {
 // Destinations: inside a random route each (every lookup walks to a real
 // route), uniform over the whole space, or a hot set of 256 flows.
 std::vector<uint32_t> spread(const Table& t, std::mt19937& rng) {
-  std::vector<uint32_t> d(kLookups);
+  std::vector<uint32_t> d(lookups_per_run);
   for (uint32_t& a : d) {
     const FibRoute& r = t.routes[rng() % t.routes.size()];
     a = r.prefix.value() | (static_cast<uint32_t>(rng()) & ~mask_of(r.prefix_length));
@@ -102,14 +104,14 @@ std::vector<uint32_t> spread(const Table& t, std::mt19937& rng) {
   return d;
 }
 std::vector<uint32_t> uniform(std::mt19937& rng) {
-  std::vector<uint32_t> d(kLookups);
+  std::vector<uint32_t> d(lookups_per_run);
   for (uint32_t& a : d) a = static_cast<uint32_t>(rng());
   return d;
 }
 std::vector<uint32_t> hot(const Table& t, std::mt19937& rng) {
   std::vector<uint32_t> flows = spread(t, rng);
   flows.resize(256);
-  std::vector<uint32_t> d(kLookups);
+  std::vector<uint32_t> d(lookups_per_run);
   for (uint32_t& a : d) a = flows[rng() % flows.size()];
   return d;
 }
@@ -158,22 +160,32 @@ Result run_batch(const Fib& fib, const std::vector<uint32_t>& dst) {
           static_cast<double>(a1 - a0) / static_cast<double>(dst.size())};
 }
 
-double report(const char* table, const char* traffic, const Fib& fib,
-              const std::vector<uint32_t>& dst, bool batch = false) {
+struct Summary {
+  double median_ns, min_ns, max_ns, allocs;
+};
+double g_max_allocs_per_lookup = 0;
+
+Summary report(const char* table, const char* traffic, const Fib& fib, const std::vector<uint32_t>& dst,
+               bool batch = false) {
   std::vector<double> ns;
   double allocs = 0;
   const auto once = [&] { return batch ? run_batch(fib, dst) : run(fib, dst); };
   once();  // warm-up
-  for (int i = 0; i < kRuns; ++i) {
+  for (int i = 0; i < run_count; ++i) {
     const Result r = once();
     ns.push_back(r.ns);
     allocs = std::max(allocs, r.allocs);
   }
-  const double m = median(ns);
+  g_max_allocs_per_lookup = std::max(g_max_allocs_per_lookup, allocs);
+  const Summary s{median(ns), *std::min_element(ns.begin(), ns.end()), *std::max_element(ns.begin(), ns.end()),
+                  allocs};
   std::printf("  %-6s %-34s %7.1f ns/lookup %7.2f M lookups/s  allocs/lookup=%.4f  (min %.1f max %.1f)\n",
-              table, traffic, m, 1e3 / m, allocs, *std::min_element(ns.begin(), ns.end()),
-              *std::max_element(ns.begin(), ns.end()));
-  return m;
+              table, traffic, s.median_ns, 1e3 / s.median_ns, allocs, s.min_ns, s.max_ns);
+  return s;
+}
+
+void ns_figure(const char* name, const Summary& s) {
+  std::printf("spread %s %.2f %.2f\nfigure %s %.2f ns\n", name, s.min_ns, s.max_ns, name, s.median_ns);
 }
 
 void describe(const char* name, const Table& t) {
@@ -192,8 +204,12 @@ void describe(const char* name, const Table& t) {
 
 }  // namespace
 
-int main() {
-  std::printf("inlet FIB benchmark: %zu lookups x %d runs, medians, one core\n", kLookups, kRuns);
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--quick") {
+    run_count = 3;
+    lookups_per_run = 500'000;
+  }
+  std::printf("inlet FIB benchmark: %zu lookups x %d runs, medians, one core\n", lookups_per_run, run_count);
   Table small = build(1000, 1);
   Table large = build(1'000'000, 2);
   describe("1k", small);
@@ -206,20 +222,21 @@ int main() {
   const auto small_hot = hot(small, rng);
   const auto large_hot = hot(large, rng);
 
-  const double s1 = report("1k", "dst inside a random route", *small.fib, small_spread);
-  const double l1 = report("1M", "dst inside a random route", *large.fib, large_spread);
-  const double s2 = report("1k", "dst uniform over 0/0", *small.fib, all_uniform);
-  const double l2 = report("1M", "dst uniform over 0/0", *large.fib, all_uniform);
-  const double s3 = report("1k", "locality: 256 hot flows", *small.fib, small_hot);
-  const double l3 = report("1M", "locality: 256 hot flows", *large.fib, large_hot);
+  const Summary s1 = report("1k", "dst inside a random route", *small.fib, small_spread);
+  const Summary l1 = report("1M", "dst inside a random route", *large.fib, large_spread);
+  const double s2 = report("1k", "dst uniform over 0/0", *small.fib, all_uniform).median_ns;
+  const double l2 = report("1M", "dst uniform over 0/0", *large.fib, all_uniform).median_ns;
+  const double s3 = report("1k", "locality: 256 hot flows", *small.fib, small_hot).median_ns;
+  const double l3 = report("1M", "locality: 256 hot flows", *large.fib, large_hot).median_ns;
   std::printf("  ratio 1M/1k (time per lookup): inside routes x%.2f, uniform x%.2f, hot x%.2f\n",
-              l1 / s1, l2 / s2, l3 / s3);
-  const double sb = report("1k", "batch of 32, dst inside a route", *small.fib, small_spread, true);
-  const double lb = report("1M", "batch of 32, dst inside a route", *large.fib, large_spread, true);
+              l1.median_ns / s1.median_ns, l2 / s2, l3 / s3);
+  const double sb = report("1k", "batch of 32, dst inside a route", *small.fib, small_spread, true).median_ns;
+  const Summary lbs = report("1M", "batch of 32, dst inside a route", *large.fib, large_spread, true);
+  const double lb = lbs.median_ns;
   report("1M", "batch of 32, dst uniform", *large.fib, all_uniform, true);
   report("1M", "batch of 32, 256 hot flows", *large.fib, large_hot, true);
   std::printf("  ratio 1M/1k batched, inside routes: x%.2f; batching speeds 1M up x%.2f\n", lb / sb,
-              l1 / lb);
+              l1.median_ns / lb);
 
   // Incremental updates on the full table: remove and re-add random routes
   // (the table answers correctly after each one; see tests/unit/fib_test.cc).
@@ -265,5 +282,9 @@ int main() {
                 (t2 - t1) * 1e6, added && removed ? "" : " (failed)");
   }
   describe("1M", large);
+  ns_figure("fib_1k_lookup_ns", s1);
+  ns_figure("fib_1m_lookup_ns", l1);
+  ns_figure("fib_1m_batch_lookup_ns", lbs);
+  std::printf("figure allocs_per_packet_fib %.4f allocs\n", g_max_allocs_per_lookup);
   return 0;
 }

@@ -23,7 +23,8 @@
 //            an application that reads after every 8th poll.
 // Wall-clock figures are medians of kRuns runs with ratios to the default in
 // the same process; virtual-time ones are deterministic (one run). Prints
-// tables and `figure NAME VALUE UNIT` lines.
+// tables and `figure NAME VALUE UNIT` lines, and the heap allocations per
+// packet of the timed TCP and ping loops (allocs_per_packet_profiles).
 #include <malloc.h>
 
 #include <algorithm>
@@ -304,6 +305,14 @@ void measure_setup(const Tunables& t, ProfileResult& r) {
   r.setup_allocs = median(allocs);
 }
 
+// Heap allocations per packet in the timed loops of tcp_in_order() and
+// ping_round_trip(), the largest seen (printed as allocs_per_packet_profiles).
+double g_max_allocs_per_packet = 0;
+void note_allocs(uint64_t allocations, size_t packets) {
+  g_max_allocs_per_packet =
+      std::max(g_max_allocs_per_packet, static_cast<double>(allocations) / static_cast<double>(packets));
+}
+
 // In-order bulk within the offered window, 16 segments per poll; returns ns
 // per segment (stack + application read, frames built outside the timing).
 double tcp_in_order(const Tunables& t, size_t segments, double* acks_per_seg) {
@@ -314,6 +323,7 @@ double tcp_in_order(const Tunables& t, size_t segments, double* acks_per_seg) {
   double ns = 0;
   const uint64_t out0 = w.stack->counters().get(Counter::TcpOutSegs);
   size_t sent = 0;
+  uint64_t allocations = 0;
   for (int guard = 0; sent < segments && guard < 10000000; ++guard) {
     const int32_t room = static_cast<int32_t>(s.right_edge - s.nxt);
     const size_t k = std::min<size_t>({16, room > 0 ? static_cast<size_t>(room) / kMss : 0,
@@ -323,12 +333,14 @@ double tcp_in_order(const Tunables& t, size_t segments, double* acks_per_seg) {
       burst.push_back(s.segment(s.nxt, kMss));
       s.nxt += kMss;
     }
+    const uint64_t a0 = bench::allocations();
     const auto t0 = SteadyClock::now();
     for (const Frame& f : burst) w.link->nic->wire_receive(f);
     poll_dry(*w.stack);
     drain(s.sock, buf);
     poll_dry(*w.stack);  // the window update a read earns
     ns += ns_since(t0);
+    allocations += bench::allocations() - a0;
     collect(*w.link, {&s});
     sent += k;
   }
@@ -340,6 +352,7 @@ double tcp_in_order(const Tunables& t, size_t segments, double* acks_per_seg) {
   }
   *acks_per_seg =
       static_cast<double>(w.stack->counters().get(Counter::TcpOutSegs) - out0) / segments;
+  note_allocs(allocations, segments);
   return ns / segments;
 }
 
@@ -353,6 +366,7 @@ double ping_round_trip(const Tunables& t, int pings, double* irqs_per_ping = nul
     echoes.push_back(w.link->peer.icmp_echo(w.link->mac, w.link->ip, 7, static_cast<uint16_t>(i), data));
   }
   size_t replies = 0;
+  const uint64_t a0 = bench::allocations();
   const auto t0 = SteadyClock::now();
   for (const Frame& e : echoes) {
     w.link->nic->wire_receive(e);
@@ -360,6 +374,7 @@ double ping_round_trip(const Tunables& t, int pings, double* irqs_per_ping = nul
     replies += w.link->nic->wire_collect([](std::span<const uint8_t>) {});
   }
   const double ns = ns_since(t0) / pings;
+  note_allocs(bench::allocations() - a0, static_cast<size_t>(pings));
   if (irqs_per_ping != nullptr) {
     *irqs_per_ping = static_cast<double>(w.link->nic->stats().interrupts - irq0) / pings;
   }
@@ -874,5 +889,6 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\ntotal %.1f s\n", ns_since(start) / 1e9);
+  if (wanted("profiles")) figure("allocs_per_packet_profiles", g_max_allocs_per_packet, "allocs");
   return 0;
 }

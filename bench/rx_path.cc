@@ -3,6 +3,8 @@
 // baseline in the same process — the sim port alone (DMA into the ring and
 // rx_burst, no protocol work). Also counts heap allocations per packet.
 // Figures are medians of several runs; the machine is shared, compare ratios.
+// `--quick`: fewer and shorter runs. Ends with `spread NAME MIN MAX` and
+// `figure NAME VALUE UNIT` lines (scripts/bench-table reads them).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,13 +19,13 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using CpuClock = inlet::bench::ThreadCpuClock;  // CPU time of this thread
 using inlet::wire::Ipv4Address;
 using inlet::wire::MacAddress;
 
-constexpr size_t kPackets = 1'000'000;
+size_t packets_per_run = 1'000'000;  // fewer with --quick
 constexpr size_t kBurst = 256;
-constexpr int kRuns = 5;
+int run_count = 5;
 
 struct Result {
   double ns_per_packet;
@@ -61,19 +63,19 @@ struct Bench {
   }
   ~Bench() { stack->shutdown(); }
 
-  // Feeds `frame` kPackets times in bursts; `process` runs after each burst.
+  // Feeds `frame` packets_per_run times in bursts; `process` runs after each burst.
   template <class Process>
   Result run(const inlet::sim::Frame& frame, Process&& process) {
     const uint64_t a0 = inlet::bench::allocations();
-    const auto t0 = Clock::now();
-    for (size_t sent = 0; sent < kPackets; sent += kBurst) {
+    const auto t0 = CpuClock::now();
+    for (size_t sent = 0; sent < packets_per_run; sent += kBurst) {
       for (size_t i = 0; i < kBurst; ++i) nic->wire_receive(frame);
       process();
     }
-    const auto t1 = Clock::now();
+    const auto t1 = CpuClock::now();
     const uint64_t a1 = inlet::bench::allocations();
-    return {std::chrono::duration<double, std::nano>(t1 - t0).count() / kPackets,
-            static_cast<double>(a1 - a0) / kPackets};
+    return {std::chrono::duration<double, std::nano>(t1 - t0).count() / packets_per_run,
+            static_cast<double>(a1 - a0) / packets_per_run};
   }
 
   void poll_all() {
@@ -87,21 +89,38 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void report(const char* name, const std::vector<Result>& runs, double baseline_ns) {
-  std::vector<double> ns, allocs;
+// Prints the case's line; returns {median, min, max} in ns and the largest
+// allocations per packet of any run.
+struct Summary {
+  double median_ns, min_ns, max_ns, allocs;
+};
+Summary report(const char* name, const std::vector<Result>& runs, double baseline_ns) {
+  std::vector<double> ns;
+  double allocs = 0;
   for (const Result& r : runs) {
     ns.push_back(r.ns_per_packet);
-    allocs.push_back(r.allocs_per_packet);
+    allocs = std::max(allocs, r.allocs_per_packet);
   }
-  const double m = median(ns);
+  const Summary s{median(ns), *std::min_element(ns.begin(), ns.end()), *std::max_element(ns.begin(), ns.end()),
+                  allocs};
   std::printf("%-28s %8.1f ns/pkt  %6.2f Mpps/core  x%.2f of baseline  allocs/pkt=%.4f  (min %.1f max %.1f)\n",
-              name, m, 1e3 / m, m / baseline_ns, median(allocs), *std::min_element(ns.begin(), ns.end()),
-              *std::max_element(ns.begin(), ns.end()));
+              name, s.median_ns, 1e3 / s.median_ns, s.median_ns / baseline_ns, allocs, s.min_ns, s.max_ns);
+  return s;
+}
+
+// Packets per second as a figure: the median, and the spread of the runs.
+void mpps_figure(const char* name, const Summary& s) {
+  std::printf("spread %s %.3f %.3f\nfigure %s %.3f Mpps\n", name, 1e3 / s.max_ns, 1e3 / s.min_ns, name,
+              1e3 / s.median_ns);
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--quick") {
+    packets_per_run = 300'000;
+    run_count = 3;
+  }
   Bench b;
   std::vector<uint8_t> small(18, 'x'), large(1400, 'y');
   const auto udp_small = b.peer.udp(b.mac, b.ip, 5000, 7000, small);   // 64-byte frame
@@ -114,7 +133,7 @@ int main() {
   b.run(echo, [&] { b.poll_all(); drain_tx(); });
 
   std::vector<Result> base, us, ul, ic;
-  for (int r = 0; r < kRuns; ++r) {
+  for (int r = 0; r < run_count; ++r) {
     // Baseline: the port alone — DMA into the ring, rx_burst, release.
     base.push_back(b.run(udp_small, [&] {
       inlet::PacketRef batch[64];
@@ -129,12 +148,12 @@ int main() {
   std::vector<double> base_ns;
   for (const Result& r : base) base_ns.push_back(r.ns_per_packet);
   const double baseline = median(base_ns);
-  std::printf("inlet rx_path benchmark: %zu packets x %d runs, bursts of %zu, medians\n", kPackets,
-              kRuns, kBurst);
-  report("baseline: sim port only", base, baseline);
-  report("udp rx 64B frame + copy", us, baseline);
-  report("udp rx 1442B frame + copy", ul, baseline);
-  report("icmp echo -> reply", ic, baseline);
+  std::printf("inlet rx_path benchmark: %zu packets x %d runs, bursts of %zu, medians\n", packets_per_run,
+              run_count, kBurst);
+  const Summary sb = report("baseline: sim port only", base, baseline);
+  const Summary s64 = report("udp rx 64B frame + copy", us, baseline);
+  const Summary s1442 = report("udp rx 1442B frame + copy", ul, baseline);
+  const Summary secho = report("icmp echo -> reply", ic, baseline);
   std::printf("bytes read by the application: %llu\n",
               static_cast<unsigned long long>(b.bytes_read));
   std::printf("%s\n", b.stack->pool_line().c_str());
@@ -143,5 +162,11 @@ int main() {
               static_cast<unsigned long long>(c.get(inlet::Counter::UdpInDatagrams)),
               static_cast<unsigned long long>(c.get(inlet::Counter::IcmpOutEchoReps)),
               static_cast<unsigned long long>(c.get(inlet::Counter::rx_nobuf)));
+  mpps_figure("sim_port_baseline_mpps", sb);
+  mpps_figure("udp64_rx_mpps", s64);
+  mpps_figure("udp1442_rx_mpps", s1442);
+  mpps_figure("icmp_echo_mpps", secho);
+  std::printf("figure allocs_per_packet_rx_path %.4f allocs\n",
+              std::max({s64.allocs, s1442.allocs, secho.allocs}));
   return 0;
 }

@@ -26,11 +26,9 @@ void Packet::reset(uint32_t headroom_bytes) {
   chain = nullptr;
 }
 
-void PacketRef::reset() {
-  if (p_ != nullptr) {
-    p_->pool->release(p_);
-    p_ = nullptr;
-  }
+void PacketRef::release_to_pool() {
+  p_->pool->release(p_);
+  p_ = nullptr;
 }
 
 BufferPool::BufferPool(const BufferPoolConfig& config, Counters* counters)

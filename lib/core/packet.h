@@ -172,12 +172,16 @@ class PacketRef {
   Packet* get() { return p_; }
   const Packet* get() const { return p_; }
   // Gives the reference back to the pool now (normal consumption, not a drop).
-  void reset();
+  // Inline: every moved-from handle's destructor comes here and finds nothing.
+  void reset() {
+    if (p_ != nullptr) release_to_pool();
+  }
   // Hands the raw reference over (to a ring descriptor, say); the caller must
   // later rebuild a PacketRef from it.
   [[nodiscard]] Packet* release() { return std::exchange(p_, nullptr); }
 
  private:
+  void release_to_pool();
   Packet* p_ = nullptr;
 };
 

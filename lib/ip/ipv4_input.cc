@@ -55,7 +55,7 @@ bool Ipv4Layer::martian_source(wire::Ipv4Address src, const link::Interface& in)
   if (src.is_multicast() || src.is_class_e() || src.is_loopback()) return true;  // incl. 255.255.255.255
   if (src.is_zeronet()) return true;  // 0/8 ("this network": only for DHCP, which inlet does not run)
   if (in.is_directed_broadcast(src)) return true;
-  return link_.interface_with_address(src) != nullptr;  // our own address coming back in (land)
+  return link_.is_local_address(src);  // our own address coming back in (land)
 }
 
 void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
@@ -126,7 +126,7 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     }
     counters_.add(Counter::IpExtInMcastPkts);
     d.multicast = true;
-  } else if (link_.interface_with_address(dst) == nullptr) {
+  } else if (!link_.is_local_address(dst)) {
 #if INLET_WITH_FORWARDING
     if (p->chain != nullptr) {
       // A super-frame is never forwarded: inlet does not segment (GSO) on
@@ -180,10 +180,10 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
 }
 
 #if INLET_WITH_FILTER
-bool Ipv4Layer::filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex) {
-  filter::RuleSet* f = link_.filter();  // re-read: set_filter replaces it
-  if (f == nullptr || !f->active(hook)) return true;
-  return f->evaluate(hook, filter::FilterInput::from_ipv4(ip, ifindex)) != filter::Verdict::kDrop;
+bool Ipv4Layer::filter_evaluate(filter::RuleSet& f, filter::Hook hook, const wire::Ipv4View& ip,
+                                uint16_t ifindex) {
+  if (!f.active(hook)) return true;
+  return f.evaluate(hook, filter::FilterInput::from_ipv4(ip, ifindex)) != filter::Verdict::kDrop;
 }
 #endif
 

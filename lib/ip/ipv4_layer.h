@@ -85,7 +85,14 @@ class Ipv4Layer final : public NetworkReceiver {
   void deliver_local(PacketRef p, const Ipv4Delivery& d);
   // The filter (lib/filter) at one hook: true when the packet may go on.
 #if INLET_WITH_FILTER
-  bool filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex);
+  // True unless an installed filter drops the packet at `hook`; without a
+  // filter, one pointer test (inline: it runs for every packet).
+  bool filter_allows(filter::Hook hook, const wire::Ipv4View& ip, uint16_t ifindex) {
+    filter::RuleSet* f = link_.filter();  // re-read: set_filter replaces it
+    return f == nullptr || filter_evaluate(*f, hook, ip, ifindex);
+  }
+  bool filter_evaluate(filter::RuleSet& f, filter::Hook hook, const wire::Ipv4View& ip,
+                       uint16_t ifindex);
 #endif
 #if INLET_WITH_FORWARDING
   // Replicates a multicast datagram along its MFC entry; returns true when

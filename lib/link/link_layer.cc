@@ -55,6 +55,7 @@ Interface& LinkLayer::add_interface(InterfaceConfig config, PortQueue* port) {
   const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
   interfaces_.push_back(allocate_unique<Interface>(
       ifindex, std::move(config), port, static_cast<uint32_t>(tunables_.get(Tunable::kTxRingSize))));
+  note_addresses(*interfaces_.back());
   if (!neighbour_timer_.armed()) {
     timers_.arm(neighbour_timer_, clock_.now() + neighbours_.config().retrans_time);
   }
@@ -81,6 +82,7 @@ absl::StatusOr<Interface*> LinkLayer::add_vlan(Interface& parent, uint16_t vid,
   const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
   interfaces_.push_back(allocate_unique<Interface>(ifindex, std::move(config), nullptr, 1));
   Interface& sub = *interfaces_.back();
+  note_addresses(sub);
   sub.make_vlan(parent, vid);
   return &sub;
 }
@@ -111,6 +113,7 @@ absl::StatusOr<Interface*> LinkLayer::add_bridge(Vector<Interface*> members,
   const uint16_t ifindex = static_cast<uint16_t>(interfaces_.size() + 1);
   interfaces_.push_back(allocate_unique<Interface>(ifindex, std::move(config), nullptr, 1));
   Interface& device = *interfaces_.back();
+  note_addresses(device);
   BridgeConfig bc;
   bc.fdb_max = static_cast<uint32_t>(tunables_.get(Tunable::kBridgeFdbMax));
   bc.ageing_time = absl::Seconds(tunables_.get(Tunable::kBridgeAgeingTime));
@@ -133,6 +136,20 @@ absl::StatusOr<Interface*> LinkLayer::add_bridge(Vector<Interface*> members,
 Interface* LinkLayer::interface(uint16_t ifindex) {
   if (ifindex == 0 || ifindex > interfaces_.size()) return nullptr;
   return interfaces_[ifindex - 1].get();
+}
+
+void LinkLayer::note_addresses(const Interface& i) {
+  for (const InterfaceAddress& ia : i.addresses()) {
+    if (local_count_ < kFastLocalAddresses) local_[local_count_] = ia.address.value();
+    ++local_count_;
+  }
+}
+
+bool LinkLayer::local_scan(wire::Ipv4Address a) const {
+  for (const auto& i : interfaces_) {
+    if (i->has_address(a)) return true;
+  }
+  return false;
 }
 
 Interface* LinkLayer::interface_with_address(wire::Ipv4Address a) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "wire/bytes.h"
@@ -38,6 +39,20 @@ uint32_t checksum_accumulate(std::span<const uint8_t> bytes, uint32_t initial = 
 // includes its own correct checksum field this is 0.
 inline uint16_t internet_checksum(std::span<const uint8_t> bytes, uint32_t initial = 0) {
   return checksum_finish(checksum_accumulate(bytes, initial));
+}
+
+// Whether a block of `words32` 32-bit words (an IPv4 header: IHL of them)
+// carrying its own checksum sums to 0xFFFF. Native-order loads: 0xFFFF is
+// its own byte swap (RFC 1071 2(B)), so no swap is needed. Inline, for the
+// per-packet header check.
+inline bool header_checksum_ok(const uint8_t* p, size_t words32) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < words32; ++i) {
+    uint32_t w;
+    std::memcpy(&w, p + 4 * i, sizeof w);
+    sum += w;
+  }
+  return checksum_fold(sum) == 0xFFFF;
 }
 
 // Adds the sum of a block that starts at `block_offset` within the message

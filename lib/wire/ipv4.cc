@@ -99,7 +99,7 @@ WireResult<Ipv4View> Ipv4View::parse_head(std::span<const uint8_t> bytes, size_t
   const size_t total = load_be16(p + 2);
   if (total < ihl) return WireError::kBadTotalLength;
   if (total > frame_length) return WireError::kTruncated;
-  if (checksum == ChecksumMode::kVerify && internet_checksum(bytes.first(ihl)) != 0) {
+  if (checksum == ChecksumMode::kVerify && !header_checksum_ok(p, ihl / 4)) {
     return WireError::kBadChecksum;
   }
   if (ihl > kIpv4MinHeaderLength &&
