@@ -15,7 +15,7 @@
 
 namespace inlet::tap {
 
-absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& ifname, bool bring_up) {
+absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, bool bring_up) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
     return absl::InvalidArgumentError(absl::StrCat("bad interface name '", ifname, "'"));
   }
@@ -26,10 +26,16 @@ absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& ifname
   }
   ifreq ifr{};
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (multi_queue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
   memcpy(ifr.ifr_name, ifname.data(), ifname.size());
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
     close(fd);
+    if (multi_queue && err == EINVAL) {
+      return absl::UnavailableError(absl::StrCat(
+          "TUNSETIFF ", ifname, " (multi-queue): ", strerror(err),
+          " (an existing TAP must have been created with `ip tuntap add ... multi_queue`)"));
+    }
     return absl::UnavailableError(absl::StrCat("TUNSETIFF ", ifname, ": ", strerror(err)));
   }
   if (bring_up) {
@@ -44,7 +50,25 @@ absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& ifname
       close(s);
     }
   }
-  return std::unique_ptr<TapPort>(new TapPort(fd, ifname));
+  return fd;
+}
+
+absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& ifname, bool bring_up) {
+  absl::StatusOr<int> fd = open_tap_fd(ifname, /*multi_queue=*/false, bring_up);
+  if (!fd.ok()) return fd.status();
+  return std::unique_ptr<TapPort>(new TapPort(*fd, ifname));
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<TapPort>>> TapPort::open_queues(
+    const std::string& ifname, int queues, bool bring_up) {
+  if (queues < 1) return absl::InvalidArgumentError("a TAP needs at least one queue");
+  std::vector<std::unique_ptr<TapPort>> ports;
+  for (int i = 0; i < queues; ++i) {
+    absl::StatusOr<int> fd = open_tap_fd(ifname, /*multi_queue=*/queues > 1, bring_up);
+    if (!fd.ok()) return fd.status();  // the ports opened so far close their fds
+    ports.push_back(std::unique_ptr<TapPort>(new TapPort(*fd, ifname)));
+  }
+  return ports;
 }
 
 TapPort::~TapPort() {

@@ -2,10 +2,13 @@
 // existing TAP by name or creates it, non-blocking; rx_burst reads up to the
 // poll weight frames into pool buffers, tx_burst writes one frame per call.
 // The fd is the "interrupt": the application waits for it to become readable.
+// With IFF_MULTI_QUEUE one TAP has several fds (queues), one TapPort each.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/buffer_pool.h"
@@ -22,12 +25,24 @@ struct TapPortStats {
   uint64_t tx_busy = 0;       // EAGAIN on write: the frame stays with the stack
 };
 
+// Opens /dev/net/tun non-blocking and attaches it to TAP `ifname` (IFF_TAP |
+// IFF_NO_PI, plus IFF_MULTI_QUEUE when `multi_queue`), creating the device when
+// missing (needs CAP_NET_ADMIN); `bring_up` sets the kernel side up. Returns
+// the fd, which the caller owns. Shared by TapPort and the io_uring port.
+absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, bool bring_up);
+
 class TapPort final : public PortQueue {
  public:
   // Attaches to TAP `ifname`, creating it when missing (needs CAP_NET_ADMIN).
   // `bring_up` sets the kernel side administratively up.
   static absl::StatusOr<std::unique_ptr<TapPort>> open(const std::string& ifname,
                                                        bool bring_up = true);
+  // `queues` fds of one multi-queue TAP (IFF_MULTI_QUEUE), one port each:
+  // the kernel picks a queue per flow hash, so a flow stays on one port. The
+  // device must be missing or have been created multi-queue (`ip tuntap add
+  // ... multi_queue`). queues == 1 is open() (no IFF_MULTI_QUEUE).
+  static absl::StatusOr<std::vector<std::unique_ptr<TapPort>>> open_queues(
+      const std::string& ifname, int queues, bool bring_up = true);
   ~TapPort() override;
 
   void attach(BufferPool& pool) override { pool_ = &pool; }
