@@ -278,7 +278,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  constexpr size_t kAllCases = 7;
+  constexpr size_t kAllCases = 8;
   size_t case_count = kAllCases;
   if (argc > 1 && std::string(argv[1]) == "--quick") {
     windows_per_run = 40;
@@ -292,6 +292,7 @@ int main(int argc, char** argv) {
     Pattern pattern;
     bool zero_copy;
     ChecksumState port_csum = ChecksumState::kNone;
+    bool gro = false;  // inlet.gro: software GRO within each burst
   };
   const Case cases[] = {
       {"in order, copy", Pattern::kInOrder, false},
@@ -301,6 +302,7 @@ int main(int argc, char** argv) {
       {"odd segments first, copy", Pattern::kOddThenEven, false},
       {"64 KiB super-frames, copy", Pattern::kSuperFrames, false},
       {"super-frames, csum trusted", Pattern::kSuperFrames, false, ChecksumState::kUnnecessary},
+      {"in order, copy, GRO", Pattern::kInOrder, false, ChecksumState::kNone, true},
   };
   static_assert(std::size(cases) == kAllCases);
   f.open_window();
@@ -320,6 +322,7 @@ int main(int argc, char** argv) {
       if (case_count == kAllCases) port_ns += f.run_port_only(chunk);  // not under --inorder-only (a profile of the stack)
       for (size_t c = 0; c < case_count; ++c) {
         const uint64_t before = f.read_bytes;
+        if (!f.stack->set_runtime_tunable(Tunable::kGro, cases[c].gro ? 1 : 0).ok()) return 1;
         case_ns[c] += f.run(cases[c].pattern, cases[c].zero_copy, chunk, &allocs[c], cases[c].port_csum);
         case_read[c] += f.read_bytes - before;
       }
@@ -386,6 +389,8 @@ int main(int argc, char** argv) {
     figure("tcp_superframe_ratio", ratio[5], "x", same);
     figure("tcp_superframe_csum_trusted_ns_per_seg", ns[6], "ns", same);
     figure("tcp_superframe_csum_trusted_ratio", ratio[6], "x", same);
+    figure("tcp_gro_ns_per_seg", ns[7], "ns", same);
+    figure("tcp_gro_ratio", ratio[7], "x", same);
   }
   std::printf("figure allocs_per_packet_tcp_rx %.4f allocs\n", max_allocs);
   const uint64_t expected =

@@ -28,6 +28,7 @@
 #include "ports/af_packet/af_packet_port.h"
 #include "ports/pcap/pcap_tap.h"
 #include "ports/tap/tap_port.h"
+#include "ports/tap/vnet_port.h"
 #if INLET_WITH_URING
 #include "ports/uring/uring_port.h"
 #endif
@@ -44,7 +45,7 @@ void on_signal(int) { g_stop = 1; }
   if (msg != nullptr) std::fprintf(stderr, "inlet-sink: %s\n", msg);
   std::fprintf(stderr,
                "usage: inlet-sink --tap IFNAME | --port-kind af_packet --ifname IFNAME\n"
-               "                  [--port-kind tap|uring|af_packet] [--queues N]\n"
+               "                  [--port-kind tap|vnet|uring|af_packet] [--queues N]\n"
                "                  [--uring-rx auto|multishot|read|plain] [--uring-sqpoll]\n"
                "                  [--uring-defer-taskrun]   (IORING_SETUP_DEFER_TASKRUN, one queue)\n"
                "                  [--af-packet-ring BLOCK_BYTES,BLOCKS,RETIRE_MS]\n"
@@ -53,11 +54,14 @@ void on_signal(int) { g_stop = 1; }
                "                  [--mac MAC] [--mtu N] [--tcp PORT]... [--sysctl-file FILE]\n"
                "                  [--busy-poll USEC] [--no-hash]\n"
                "  --port-kind tap    read(2)/write(2) per frame on the TAP (the default)\n"
+               "  --port-kind vnet   the TAP with a virtio-net header, checksum offload and TSO:\n"
+               "                     the kernel hands over 64 KiB TCP super-frames, taken as one\n"
+               "                     unit (TSO is left off with net.ipv4.ip_forward=1)\n"
                "  --port-kind uring  io_uring on the TAP: multishot reads into a provided-buffer\n"
                "                     ring where the kernel has them (--uring-rx forces a\n"
                "                     fallback), --uring-sqpoll for a kernel submission thread\n"
                "  --queues N         a multi-queue TAP (IFF_MULTI_QUEUE): N stacks, one thread\n"
-               "                     and one queue each, same MAC, addresses and sockets (tap, uring)\n"
+               "                     and one queue each, same MAC, addresses and sockets (tap, vnet, uring)\n"
                "  --busy-poll USEC   net.core.busy_poll: keep polling an idle queue USEC µs\n"
                "  --no-hash          no sha256 of TCP data (sha256=- in the tcp lines)\n"
                "  at exit: rx_gbps=<TCP+UDP payload Gbit/s from the first to the last byte\n"
@@ -203,6 +207,7 @@ struct QueueContext {
   std::unique_ptr<inlet::Stack> stack;
   inlet::PortQueue* port = nullptr;  // owned by the stack
   inlet::tap::TapPort* tap = nullptr;
+  inlet::tap::VnetTapPort* vnet = nullptr;
 #if INLET_WITH_URING
   inlet::uring::UringPort* uring = nullptr;
 #endif
@@ -241,6 +246,7 @@ struct QueueContext {
 
   uint64_t rx_frames() const {
     if (tap != nullptr) return tap->stats().rx_frames;
+    if (vnet != nullptr) return vnet->stats().rx_frames;
 #if INLET_WITH_URING
     if (uring != nullptr) return uring->stats().rx_frames;
 #endif
@@ -351,8 +357,8 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--port-kind") {
       port_kind = value();
-      // The port kinds; the lead's `vnet` (ports/tap/vnet_port.h) joins here.
-      if (port_kind != "tap" && port_kind != "af_packet" && port_kind != "uring") {
+      if (port_kind != "tap" && port_kind != "vnet" && port_kind != "af_packet" &&
+          port_kind != "uring") {
         usage(("bad --port-kind " + port_kind).c_str());
       }
 #if !INLET_WITH_URING
@@ -425,7 +431,7 @@ int main(int argc, char** argv) {
   if (tap_name.empty()) usage("--tap (or --port-kind af_packet --ifname) is required");
   if (addrs.empty()) usage("--addr is required");
   if (queue_count > 1) {
-    if (port_kind == "af_packet") usage("--queues > 1 needs --port-kind tap or uring");
+    if (port_kind == "af_packet") usage("--queues > 1 needs --port-kind tap, vnet or uring");
     // The contexts are shut down on the main thread, which a DEFER_TASKRUN
     // ring (bound to its polling thread) refuses.
     if (uring_defer) usage("--uring-defer-taskrun takes one queue (--queues 1)");
@@ -469,6 +475,18 @@ int main(int argc, char** argv) {
       ports.push_back(std::move((*opened)[i]));
     }
 #endif
+  } else if (port_kind == "vnet") {
+    // TSO super-frames are taken only for local delivery: with forwarding on
+    // (--sysctl net.ipv4.ip_forward=1) ask for checksum offload alone.
+    inlet::tap::VnetTapConfig config;
+    config.tso = tunables.get(inlet::Tunable::kIpForward) == 0;
+    auto opened = inlet::tap::VnetTapPort::open_queues(tap_name, queue_count, config);
+    if (!opened.ok()) die(opened.status());
+    mode_line = (*opened)[0]->mode() + (queue_count > 1 ? " multi-queue" : "");
+    for (size_t i = 0; i < opened->size(); ++i) {
+      contexts[i].vnet = (*opened)[i].get();
+      ports.push_back(std::move((*opened)[i]));
+    }
   } else {
     auto opened = inlet::tap::TapPort::open_queues(tap_name, queue_count);
     if (!opened.ok()) die(opened.status());
@@ -604,6 +622,24 @@ int main(int argc, char** argv) {
   }
   if (af_packet != nullptr) {
     std::printf("%s\n", inlet::af_packet::format_stats(tap_name, af_packet->stats()).c_str());
+  }
+  for (const QueueContext& q : contexts) {
+    if (q.vnet != nullptr) {
+      const inlet::tap::VnetTapStats& st = q.vnet->stats();
+      std::printf("vnet %s/%d: rx_frames=%llu rx_superframes=%llu rx_segments=%llu "
+                  "rx_csum_partial=%llu rx_csum_valid=%llu rx_errors=%llu rx_nobuf=%llu "
+                  "tx_frames=%llu tx_errors=%llu tx_busy=%llu\n",
+                  tap_name.c_str(), q.index, static_cast<unsigned long long>(st.rx_frames),
+                  static_cast<unsigned long long>(st.rx_superframes),
+                  static_cast<unsigned long long>(st.rx_segments),
+                  static_cast<unsigned long long>(st.rx_csum_partial),
+                  static_cast<unsigned long long>(st.rx_csum_valid),
+                  static_cast<unsigned long long>(st.rx_errors),
+                  static_cast<unsigned long long>(st.rx_nobuf),
+                  static_cast<unsigned long long>(st.tx_frames),
+                  static_cast<unsigned long long>(st.tx_errors),
+                  static_cast<unsigned long long>(st.tx_busy));
+    }
   }
 #if INLET_WITH_URING
   for (const QueueContext& q : contexts) {

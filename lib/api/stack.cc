@@ -254,9 +254,29 @@ absl::Status Stack::remove_route(wire::Ipv4Address prefix, uint8_t prefix_length
   return ip_.routes().remove(prefix, prefix_length, metric);
 }
 
+absl::Status Stack::set_runtime_tunable(Tunable t, int64_t value) {
+  switch (t) {
+    case Tunable::kGro:
+    case Tunable::kIpForward:
+    case Tunable::kRpFilter:
+    case Tunable::kIcmpEchoIgnoreAll:
+    case Tunable::kIcmpEchoIgnoreBroadcasts: {
+      Tunables changed = tunables_;
+      if (absl::Status s = changed.set(Tunables::name(t), absl::StrCat(value)); !s.ok()) return s;
+      tunables_.set(t, value);  // checked against the knob's range above
+      return absl::OkStatus();
+    }
+    default:
+      return absl::FailedPreconditionError(absl::StrCat(
+          absl::string_view(Tunables::name(t).data(), Tunables::name(t).size()),
+          " is read at set-up: pass it in the Tunables the Stack is built with"));
+  }
+}
+
 uint32_t Stack::poll() {
   timers_.advance(clock_->now());
   const uint32_t n = poller_.poll();
+  ip_.end_of_burst();  // each burst ends with one; this covers frames from outside a burst
   // Timer-driven output (ARP probes, delayed ACKs) and window updates from
   // reads outside a poll also leave this round.
   tcp_.flush();

@@ -152,6 +152,12 @@ class Stack {
   TimerWheel& timers() { return timers_; }
   const Clock& clock() const { return *clock_; }
   const Tunables& tunables() const { return tunables_; }
+  // Changes a knob that is read each time it is used (as sysctl -w on a
+  // running kernel): inlet.gro, net.ipv4.ip_forward,
+  // net.ipv4.conf.all.rp_filter, net.ipv4.icmp_echo_ignore_all and
+  // net.ipv4.icmp_echo_ignore_broadcasts. Others size or configure parts at
+  // set-up: FailedPrecondition (pass them to the constructor).
+  absl::Status set_runtime_tunable(Tunable t, int64_t value);
   link::LinkLayer& link() { return link_; }
   ip::Ipv4Layer& ip() { return ip_; }
   udp::UdpLayer& udp() { return udp_; }

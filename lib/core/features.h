@@ -26,6 +26,9 @@
 #ifndef INLET_WITH_FIB_POPTRIE
 #define INLET_WITH_FIB_POPTRIE 1
 #endif
+#ifndef INLET_WITH_GRO
+#define INLET_WITH_GRO 1
+#endif
 #ifndef INLET_WITH_TEXT
 #define INLET_WITH_TEXT 1
 #endif

@@ -21,6 +21,8 @@ class NetworkReceiver {
  public:
   virtual ~NetworkReceiver() = default;
   virtual void receive_ipv4(PacketRef packet, link::Interface& in) = 0;
+  // The end of one receive burst (GRO hands on what it held).
+  virtual void end_of_burst() {}
 };
 
 // How IP delivered a datagram locally.

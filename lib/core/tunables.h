@@ -62,7 +62,8 @@ namespace inlet {
   X(kFibMaxRoutes, "inlet.ip.fib_max_routes", 1, 16384, 0, 0, 16, 1 << 24)                      \
   X(kPoolBuffers, "inlet.pool.buffers", 1, 4096, 0, 0, 16, 1 << 22)                            \
   X(kPoolBufferSize, "inlet.pool.buffer_size", 1, 2048, 0, 0, 256, 65536)                      \
-  X(kTxRingSize, "inlet.tx_ring_size", 1, 512, 0, 0, 1, 1 << 16) \
+  X(kTxRingSize, "inlet.tx_ring_size", 1, 512, 0, 0, 1, 1 << 16)                             \
+  X(kGro, "inlet.gro", 1, 0, 0, 0, 0, 1)                                                       \
   X(kBridgeFdbMax, "inlet.bridge.fdb_max", 1, 4096, 0, 0, 1, 1 << 20)                          \
   X(kBridgeAgeingTime, "inlet.bridge.ageing_time", 1, 300, 0, 0, 0, 1000000)
 

@@ -176,7 +176,41 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
   }
   p->pull(static_cast<uint32_t>(ip->header_length()));
   p->set_l4_here();
+#if INLET_WITH_GRO
+  // Software GRO (inlet.gro): TCP data for us may wait for the burst's end,
+  // chained to its flow's previous segment. Not under an INPUT filter,
+  // whose rules see one segment at a time.
+  bool input_filter = false;
+#if INLET_WITH_FILTER
+  input_filter = link_.filter() != nullptr && link_.filter()->active(filter::Hook::kInput);
+#endif
+  if (ip->protocol() == wire::ipproto::kTcp && tunables_.get(Tunable::kGro) != 0 &&
+      !d.broadcast && !d.multicast && p->pkt_type == PacketType::kHost && !input_filter) {
+    if (gro_.offer(p, d, [this](PacketRef q, const Ipv4Delivery& held) {
+          deliver_local(std::move(q), held);
+        })) {
+      return;
+    }
+  }
+#endif
   deliver_local(std::move(p), d);
+}
+
+void Ipv4Layer::end_of_burst() {
+#if INLET_WITH_GRO
+  if (!gro_.empty()) {
+    gro_.flush([this](PacketRef q, const Ipv4Delivery& held) { deliver_local(std::move(q), held); });
+  }
+#endif
+}
+
+void Ipv4Layer::shutdown() {
+#if INLET_WITH_GRO
+  gro_.clear();
+#endif
+#if INLET_WITH_REASSEMBLY
+  reasm_.clear();
+#endif
 }
 
 #if INLET_WITH_FILTER

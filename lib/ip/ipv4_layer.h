@@ -22,6 +22,7 @@
 #include "ip/reassembly.h"
 #include "filter/filter.h"
 #include "ip/fib.h"
+#include "ip/gro.h"
 #include "link/link_layer.h"
 
 namespace inlet::ip {
@@ -73,10 +74,12 @@ class Ipv4Layer final : public NetworkReceiver {
 
 #if INLET_WITH_REASSEMBLY
   const Reassembler& reassembler() const { return reasm_; }
-  // Releases reassembly buffers (shutdown).
-  void shutdown() { reasm_.clear(); }
-#else
-  void shutdown() {}
+#endif
+  // Releases reassembly buffers and anything GRO holds (shutdown).
+  void shutdown();
+  void end_of_burst() override;
+#if INLET_WITH_GRO
+  const Gro::Stats& gro_stats() const { return gro_.stats(); }
 #endif
 
  private:
@@ -129,6 +132,9 @@ class Ipv4Layer final : public NetworkReceiver {
   std::array<HostLimit, 256> icmp_hosts_{};
 #if INLET_WITH_REASSEMBLY
   Reassembler reasm_;
+#endif
+#if INLET_WITH_GRO
+  Gro gro_;
 #endif
 #if INLET_WITH_FORWARDING
   struct MulticastRoute {

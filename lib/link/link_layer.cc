@@ -189,6 +189,7 @@ void LinkLayer::input(Interface& in, std::span<PacketRef> frames) {
     }
     receive_on(in, std::move(p), now);
   }
+  if (network_ != nullptr) network_->end_of_burst();
 }
 
 void LinkLayer::receive_on(Interface& dev, PacketRef p, absl::Time now) {

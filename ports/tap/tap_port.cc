@@ -11,11 +11,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace inlet::tap {
 
-absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, bool bring_up) {
+absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, bool bring_up,
+                                int extra_flags) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
     return absl::InvalidArgumentError(absl::StrCat("bad interface name '", ifname, "'"));
   }
@@ -25,7 +28,7 @@ absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, boo
         absl::StrCat("open /dev/net/tun: ", strerror(errno), " (needs CAP_NET_ADMIN)"));
   }
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | extra_flags);
   if (multi_queue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
   memcpy(ifr.ifr_name, ifname.data(), ifname.size());
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -38,19 +41,25 @@ absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, boo
     }
     return absl::UnavailableError(absl::StrCat("TUNSETIFF ", ifname, ": ", strerror(err)));
   }
-  if (bring_up) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s >= 0) {
-      ifreq up{};
-      memcpy(up.ifr_name, ifname.data(), ifname.size());
-      if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
-        up.ifr_flags |= IFF_UP;
-        ioctl(s, SIOCSIFFLAGS, &up);
-      }
-      close(s);
-    }
-  }
+  // Without a virtio-net header nothing can say a checksum is left to us or
+  // a frame is a TSO super-frame: clear offloads a vnet reader of the same
+  // device (VnetTapPort) may have left on, or the kernel would keep sending
+  // frames whose checksum it never filled in.
+  if ((extra_flags & IFF_VNET_HDR) == 0) ioctl(fd, TUNSETOFFLOAD, 0u);
+  if (bring_up) set_tap_up(ifname);
   return fd;
+}
+
+void set_tap_up(const std::string& ifname) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  ifreq up{};
+  memcpy(up.ifr_name, ifname.data(), std::min<size_t>(ifname.size(), IFNAMSIZ - 1));
+  if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
+    up.ifr_flags |= IFF_UP;
+    ioctl(s, SIOCSIFFLAGS, &up);
+  }
+  close(s);
 }
 
 absl::StatusOr<std::unique_ptr<TapPort>> TapPort::open(const std::string& ifname, bool bring_up) {

@@ -28,8 +28,12 @@ struct TapPortStats {
 // Opens /dev/net/tun non-blocking and attaches it to TAP `ifname` (IFF_TAP |
 // IFF_NO_PI, plus IFF_MULTI_QUEUE when `multi_queue`), creating the device when
 // missing (needs CAP_NET_ADMIN); `bring_up` sets the kernel side up. Returns
-// the fd, which the caller owns. Shared by TapPort and the io_uring port.
-absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, bool bring_up);
+// the fd, which the caller owns. Shared by TapPort, the vnet port (which adds
+// IFF_VNET_HDR through `extra_flags`) and the io_uring port.
+absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, bool bring_up,
+                                int extra_flags = 0);
+// Sets the kernel side of `ifname` administratively up (best effort).
+void set_tap_up(const std::string& ifname);
 
 class TapPort final : public PortQueue {
  public:

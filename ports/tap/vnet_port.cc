@@ -66,23 +66,14 @@ uint32_t tcp_payload_offset(const Packet& p) {
 
 absl::StatusOr<std::unique_ptr<VnetTapPort>> VnetTapPort::open(const std::string& ifname,
                                                                VnetTapConfig config) {
-  if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
-    return absl::InvalidArgumentError(absl::StrCat("bad interface name '", ifname, "'"));
-  }
-  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("open /dev/net/tun: ", strerror(errno), " (needs CAP_NET_ADMIN)"));
-  }
+  absl::StatusOr<int> opened = open_tap_fd(ifname, config.multi_queue, /*bring_up=*/false, IFF_VNET_HDR);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   auto fail = [&](const char* what) {
     const int err = errno;
     close(fd);
     return absl::UnavailableError(absl::StrCat(what, " ", ifname, ": ", strerror(err)));
   };
-  ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-  memcpy(ifr.ifr_name, ifname.data(), ifname.size());
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) return fail("TUNSETIFF (IFF_VNET_HDR)");
   int hdr_size = sizeof(virtio_net_hdr);
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) return fail("TUNSETVNETHDRSZ");
   // TUN_F_CSUM: the kernel may send frames whose checksum it left to us
@@ -90,24 +81,33 @@ absl::StatusOr<std::unique_ptr<VnetTapPort>> VnetTapPort::open(const std::string
   unsigned offload = TUN_F_CSUM;
   if (config.tso) offload |= TUN_F_TSO4 | TUN_F_TSO_ECN;
   if (ioctl(fd, TUNSETOFFLOAD, offload) < 0) return fail("TUNSETOFFLOAD");
-  if (config.bring_up) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s >= 0) {
-      ifreq up{};
-      memcpy(up.ifr_name, ifname.data(), ifname.size());
-      if (ioctl(s, SIOCGIFFLAGS, &up) == 0) {
-        up.ifr_flags |= IFF_UP;
-        ioctl(s, SIOCSIFFLAGS, &up);
-      }
-      close(s);
-    }
-  }
+  // Up only once the offloads are set: no frame is queued before the kernel
+  // knows the header and what it may hand over.
+  if (config.bring_up) set_tap_up(ifname);
   return std::unique_ptr<VnetTapPort>(new VnetTapPort(fd, ifname, config));
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<VnetTapPort>>> VnetTapPort::open_queues(
+    const std::string& ifname, int queues, VnetTapConfig config) {
+  if (queues < 1) return absl::InvalidArgumentError("a TAP needs at least one queue");
+  config.multi_queue = queues > 1;
+  std::vector<std::unique_ptr<VnetTapPort>> ports;
+  for (int i = 0; i < queues; ++i) {
+    auto port = open(ifname, config);
+    if (!port.ok()) return port.status();
+    ports.push_back(std::move(*port));
+  }
+  return ports;
 }
 
 VnetTapPort::~VnetTapPort() {
   detach();
-  if (fd_ >= 0) close(fd_);
+  if (fd_ >= 0) {
+    // The offloads belong to the device and outlive this fd: a later reader
+    // without the header must not get partial checksums or TSO frames.
+    ioctl(fd_, TUNSETOFFLOAD, 0u);
+    close(fd_);
+  }
 }
 
 std::string VnetTapPort::mode() const { return config_.tso ? "vnet tso csum" : "vnet csum"; }

@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/buffer_pool.h"
 #include "core/port.h"
+#include "ports/tap/tap_port.h"
 
 namespace inlet::tap {
 
@@ -25,6 +26,7 @@ struct VnetTapConfig {
   // inlet does not segment on output, and drops super-frames there.
   bool tso = true;
   bool bring_up = true;
+  bool multi_queue = false;  // IFF_MULTI_QUEUE: one port per queue (open_queues)
 };
 
 struct VnetTapStats {
@@ -46,6 +48,9 @@ class VnetTapPort final : public PortQueue {
   // a virtio-net header on every frame and the offloads of `config`.
   static absl::StatusOr<std::unique_ptr<VnetTapPort>> open(const std::string& ifname,
                                                            VnetTapConfig config = {});
+  // `queues` ports on one multi-queue TAP (as TapPort::open_queues).
+  static absl::StatusOr<std::vector<std::unique_ptr<VnetTapPort>>> open_queues(
+      const std::string& ifname, int queues, VnetTapConfig config = {});
   ~VnetTapPort() override;
 
   void attach(BufferPool& pool) override;

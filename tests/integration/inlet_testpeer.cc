@@ -11,7 +11,7 @@
 //   inlet-testpeer kinds            the frames "all" sends, one a line, tab-separated:
 //                                   name, drop reason, counters (+1 each), bytes, why
 //   inlet-testpeer pattern-hex INDEX SIZE
-//   inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S] [--fastopen]
+//   inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S] [--fastopen] [--fast]
 //                           [--hold-open MS] [--timeout S]
 //                  C kernel TCP connections at once, each sending N bytes of a
 //                  deterministic pseudo-random stream (seeded by S and the
@@ -20,6 +20,8 @@
 //                    sent LOCAL_PORT bytes=N sha256=HEX
 //                    info LOCAL_PORT retrans=N rtt_us=N ms=N
 //                  then "tcp-send: conns=C bytes=N ms=N MBps=X retrans=N".
+//                  --fast: the first 64 KiB chunk again and again, no sha256
+//                  (sha256=-): for throughput runs that measure the receiver.
 //                  --fastopen: sendto(MSG_FASTOPEN), one connection after the
 //                  other (the first fetches the cookie, the next carry data in
 //                  the SYN).
@@ -86,7 +88,7 @@ namespace wire = inlet::wire;
                "       inlet-testpeer raw-send IFNAME DST_MAC KIND... | all\n"
                "       inlet-testpeer kinds\n"
                "       inlet-testpeer pattern-hex INDEX SIZE\n"
-               "       inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S]\n"
+               "       inlet-testpeer tcp-send DST_IP PORT --bytes N --conns C [--seed S] [--fast]\n"
                "                      [--fastopen] [--hold-open MS] [--timeout S]\n"
                "       inlet-testpeer syn-flood DST_IP PORT --count N --rate R\n"
                "       inlet-testpeer tcp-recv ADDR PORT [--conns C] [--timeout S]\n"
@@ -770,12 +772,22 @@ const char* conn_state_name(Conn::State s) {
   return "?";
 }
 
+// tcp-send --fast: one pseudo-random chunk sent again and again, no sha256,
+// so a throughput benchmark measures the receiver rather than this sender.
+bool g_fast_send = false;
+
 void refill(Conn& c, uint64_t total) {
   if (c.off < c.chunk.size() || c.generated >= total) return;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, total - c.generated));
+  if (g_fast_send && c.generated > 0) {
+    c.chunk.resize(n);  // the first chunk's bytes again
+    c.generated += n;
+    c.off = 0;
+    return;
+  }
   c.chunk.resize(n);
   c.stream.fill(c.chunk.data(), n);
-  c.sha.update(std::span<const uint8_t>(c.chunk.data(), n));
+  if (!g_fast_send) c.sha.update(std::span<const uint8_t>(c.chunk.data(), n));
   c.generated += n;
   c.off = 0;
 }
@@ -869,6 +881,8 @@ int tcp_send(int argc, char** argv) {
       seed = parse_number(value(), 0, 1L << 40, "--seed");
     } else if (a == "--fastopen") {
       fastopen = true;
+    } else if (a == "--fast") {
+      g_fast_send = true;
     } else if (a == "--hold-open") {
       hold_open_ms = parse_number(value(), 0, 600000, "--hold-open");
     } else if (a == "--timeout") {
@@ -980,7 +994,7 @@ int tcp_send(int argc, char** argv) {
     if (c.state == Conn::State::kDone) {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.done_at - c.start).count();
       std::printf("sent %u bytes=%llu sha256=%s\n", c.lport, static_cast<unsigned long long>(c.sent),
-                  c.sha.hex_digest().c_str());
+                  g_fast_send ? "-" : c.sha.hex_digest().c_str());
       std::printf("info %u retrans=%u rtt_us=%u ms=%lld syn_data=%llu syn_data_acked=%d\n", c.lport,
                   c.info.tcpi_total_retrans, c.info.tcpi_rtt, static_cast<long long>(ms),
                   static_cast<unsigned long long>(c.syn_data),
