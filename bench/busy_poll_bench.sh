@@ -23,12 +23,18 @@
 # polling spends a core.
 #
 # Environment:
-#   ROUNDS (5), COUNT samples per run (5000), WARMUP (300), GAPS ("0 200"),
-#   BUSY busy_poll values to measure against 0 ("50 200"), PIN (0; 1 pins
-#   inlet-sink to CPU 1 and the probe to CPU 0 with taskset), PROBE_SPIN (0;
-#   1: the probe polls its socket without sleeping, which takes its own
-#   wake-up out of the round trip), HEADLINE_GAP (200) and HEADLINE_BUSY (50):
-#   the run the busy_poll_*/irq_* figures come from.
+#   ROUNDS (5), COUNT samples per run (5000), WARMUP (300), GAPS ("0 200").
+#   BUSY: the busy_poll values measured against 0 ("50 250"; inlet's
+#     busy_poll is how long a queue that ran dry stays polled, so it helps a
+#     request only when it spans the gap before it: 250 spans 200 µs).
+#   HEADLINE_GAP (200), HEADLINE_BUSY (250): the runs the busy_poll_*/irq_*
+#     figures come from.
+#   PIN: 0 (the scheduler places both), split (inlet-sink on CPU 1, the probe
+#     on CPU 0, with taskset) or same (both on CPU 1).
+#   PROBE_SPIN: 1 makes the probe poll its socket without sleeping, which
+#     takes its own wake-up out of the round trip (and spends a core).
+#   SINK (BIN_DIR/inlet-sink): another inlet-sink build, for an experiment;
+#   SINK_FLAGS: more inlet-sink options.
 set -euo pipefail
 
 BIN=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin}
@@ -36,11 +42,11 @@ ROUNDS=${ROUNDS:-5}
 COUNT=${COUNT:-5000}
 WARMUP=${WARMUP:-300}
 GAPS=${GAPS:-"0 200"}
-BUSY=${BUSY:-"50 200"}
+BUSY=${BUSY:-"50 250"}
 PIN=${PIN:-0}
 PROBE_SPIN=${PROBE_SPIN:-0}
 HEADLINE_GAP=${HEADLINE_GAP:-200}
-HEADLINE_BUSY=${HEADLINE_BUSY:-50}
+HEADLINE_BUSY=${HEADLINE_BUSY:-250}
 KERNEL_IP=203.0.113.1
 INLET_IP=203.0.113.2
 INLET_MAC=02:00:5e:10:00:43
@@ -52,13 +58,17 @@ cap=$(awk '/^CapEff:/ {print $2}' /proc/self/status 2>/dev/null || true)
 [ -c /dev/net/tun ] || skip "/dev/net/tun is missing (no TUN/TAP driver)"
 command -v ip >/dev/null || skip "ip (iproute2) is not installed"
 command -v timeout >/dev/null || skip "timeout (coreutils) is not installed"
-for b in inlet-sink inlet-rtt-probe; do
-  [ -x "$BIN/$b" ] || skip "$BIN/$b is not built (cmake --build ... --target $b)"
-done
-if [ "$PIN" == 1 ]; then
-  command -v taskset >/dev/null || skip "PIN=1 needs taskset (util-linux)"
-  [ "$(nproc)" -ge 2 ] || skip "PIN=1 needs two CPUs"
-fi
+SINK=${SINK:-$BIN/inlet-sink}
+[ -x "$SINK" ] || skip "$SINK is not built (cmake --build ... --target inlet-sink)"
+[ -x "$BIN/inlet-rtt-probe" ] || skip "$BIN/inlet-rtt-probe is not built (cmake --build ... --target inlet-rtt-probe)"
+case "$PIN" in
+  0) ;;
+  split | same)
+    command -v taskset >/dev/null || skip "PIN=$PIN needs taskset (util-linux)"
+    [ "$(nproc)" -ge 2 ] || skip "PIN=$PIN needs two CPUs"
+    ;;
+  *) skip "PIN must be 0, split or same" ;;
+esac
 case "$ROUNDS$COUNT$WARMUP" in *[!0-9]*) skip "ROUNDS, COUNT and WARMUP must be numbers" ;; esac
 if [ "$ROUNDS" -lt 1 ] || [ "$ROUNDS" -gt 50 ]; then skip "ROUNDS must be 1-50"; fi
 TICK=$(getconf CLK_TCK)
@@ -108,10 +118,11 @@ ns 5 ip neigh replace "$INLET_IP" lladdr "$INLET_MAC" dev "$TAP" nud permanent
 
 SINK_PIN=()
 PROBE_PIN=()
-if [ "$PIN" == 1 ]; then
-  SINK_PIN=(taskset -c 1)
-  PROBE_PIN=(taskset -c 0)
-fi
+case "$PIN" in
+  split) SINK_PIN=(taskset -c 1) PROBE_PIN=(taskset -c 0) ;;
+  same) SINK_PIN=(taskset -c 1) PROBE_PIN=(taskset -c 1) ;;
+esac
+read -r -a SINK_EXTRA <<<"${SINK_FLAGS:-}"
 PROBE_EXTRA=()
 [ "$PROBE_SPIN" == 1 ] && PROBE_EXTRA=(--spin)
 
@@ -120,8 +131,8 @@ start_sink() {
   : >"$DIR/sink.out"
   : >"$DIR/sink.err"
   # `ip netns exec` execs the command: $! is inlet-sink's own PID.
-  ip netns exec "$NS" "${SINK_PIN[@]}" "$BIN/inlet-sink" --tap "$TAP" --addr "$INLET_IP/24" \
-    --mac "$INLET_MAC" --seconds 600 --sysctl "net.core.busy_poll=$1" \
+  ip netns exec "$NS" "${SINK_PIN[@]}" "$SINK" --tap "$TAP" --addr "$INLET_IP/24" \
+    --mac "$INLET_MAC" --seconds 600 --sysctl "net.core.busy_poll=$1" "${SINK_EXTRA[@]}" \
     >"$DIR/sink.out" 2>"$DIR/sink.err" &
   SINK_PID=$!
   local i
@@ -182,7 +193,7 @@ done
 echo "busy_poll_bench: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
   "load $(cut -d' ' -f1-3 /proc/loadavg); kernel $(uname -r)"
 echo "rounds=$ROUNDS count=$COUNT warmup=$WARMUP gaps_us=\"$GAPS\" busy_poll_us=\"$BUSY\"" \
-  "pin=$PIN probe_spin=$PROBE_SPIN"
+  "pin=$PIN probe_spin=$PROBE_SPIN sink=$SINK ${SINK_FLAGS:-}"
 
 SOCKET_KIND=""
 n_modes=${#MODES[@]}

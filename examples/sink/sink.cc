@@ -5,6 +5,7 @@
 // lines, the throughput line, counters (nstat format) and the pool line at
 // exit (SIGINT/SIGTERM or after --seconds). With --queues N the TAP is
 // multi-queue and each queue has its own Stack on its own thread.
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -294,12 +295,14 @@ void run_queue(QueueContext& q, absl::Duration seconds, inlet::examples::Observa
   const absl::Time deadline = seconds > absl::ZeroDuration() ? stack.clock().now() + seconds
                                                              : absl::InfiniteFuture();
   while (!g_stop && stack.clock().now() < deadline) {
-    stack.poll();
+    const uint32_t frames = stack.poll();
     ++q.polls;
     if (!stack.has_work()) {
       absl::Duration wait = std::min(absl::Milliseconds(100), deadline - stack.clock().now());
       if (obs != nullptr) wait = std::min(wait, obs->until_next_interval());
       stack.wait(wait);
+    } else if (frames == 0) {
+      sched_yield();  // busy polling found nothing: let a thread woken on this CPU run
     }
     if (obs != nullptr) obs->tick();
   }

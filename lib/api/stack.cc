@@ -1,5 +1,6 @@
 #include "api/stack.h"
 
+#include <sched.h>
 
 #include <algorithm>
 
@@ -308,8 +309,15 @@ void Stack::wait(absl::Duration max_wait) {
 
 void Stack::run_until(absl::Time deadline, const volatile bool* stop) {
   while ((stop == nullptr || !*stop) && clock_->now() < deadline) {
-    poll();
-    if (!poller_.has_work()) wait(std::min(absl::Milliseconds(100), deadline - clock_->now()));
+    const uint32_t frames = poll();
+    if (!poller_.has_work()) {
+      wait(std::min(absl::Milliseconds(100), deadline - clock_->now()));
+    } else if (frames == 0) {
+      // Busy polling found nothing: let a thread woken on this CPU (the
+      // peer this stack just answered, often) run, as the kernel's busy
+      // loop stops on need_resched().
+      sched_yield();
+    }
   }
 }
 
