@@ -52,6 +52,9 @@ net.core.netdev_budget = 600
 net.core.dev_weight = 128
 # inlet: room for a 600-frame round on a slow core before time_squeeze.
 net.core.netdev_budget_usecs = 8000
+# inlet: software GRO (on by default in Linux, through ethtool): a burst's in-order
+# segments of one flow reach TCP as one super-frame, one ACK each.
+inlet.gro = 1
 )";
 
 constexpr std::string_view kLowMemory = R"(# inlet: 64 buffers of 2 KiB (128 KiB). Pair with a NIC receive ring of at most 16

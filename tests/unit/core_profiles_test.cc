@@ -68,6 +68,7 @@ TEST_CASE("tuned's values where a knob exists in both") {
   CHECK(latency.get(Tunable::kTcpFastopen) == 3);
   const Tunables throughput = profiled("network-throughput");
   CHECK(throughput.get_vector(Tunable::kTcpRmem) == std::array<int64_t, 3>{4096, 131072, 16777216});
+  CHECK(throughput.get(Tunable::kGro) == 1);
   const Tunables small = profiled("low-memory");
   CHECK(small.get(Tunable::kPoolBuffers) == 64);
   CHECK(small.get(Tunable::kTcpMaxConnections) == 8);
