@@ -57,7 +57,7 @@ void on_signal(int) { g_stop = 1; }
                "  --port-kind tap    read(2)/write(2) per frame on the TAP (the default)\n"
                "  --port-kind vnet   the TAP with a virtio-net header, checksum offload and TSO:\n"
                "                     the kernel hands over 64 KiB TCP super-frames, taken as one\n"
-               "                     unit (TSO is left off with net.ipv4.ip_forward=1)\n"
+               "                     unit (no offloads with net.ipv4.ip_forward=1)\n"
                "  --port-kind uring  io_uring on the TAP: multishot reads into a provided-buffer\n"
                "                     ring where the kernel has them (--uring-rx forces a\n"
                "                     fallback), --uring-sqpoll for a kernel submission thread\n"
@@ -479,10 +479,11 @@ int main(int argc, char** argv) {
     }
 #endif
   } else if (port_kind == "vnet") {
-    // TSO super-frames are taken only for local delivery: with forwarding on
-    // (--sysctl net.ipv4.ip_forward=1) ask for checksum offload alone.
+    // Offloads only for local delivery: with forwarding on (--sysctl
+    // net.ipv4.ip_forward=1) inlet would pass on super-frames and unfilled
+    // checksums it does not finish, so it asks for neither.
     inlet::tap::VnetTapConfig config;
-    config.tso = tunables.get(inlet::Tunable::kIpForward) == 0;
+    config.tso = config.csum = tunables.get(inlet::Tunable::kIpForward) == 0;
     auto opened = inlet::tap::VnetTapPort::open_queues(tap_name, queue_count, config);
     if (!opened.ok()) die(opened.status());
     mode_line = (*opened)[0]->mode() + (queue_count > 1 ? " multi-queue" : "");

@@ -95,13 +95,22 @@ class Gro {
 template <class Deliver>
 bool Gro::offer(PacketRef& p, const Ipv4Delivery& d, Deliver&& deliver) {
   Segment s;
-  if (p->chain != nullptr || !parse(*p, &s)) return false;
+  if (!parse(*p, &s)) return false;  // TCP drops it: no flow to keep in order
   size_t i = 0;
   while (i < count_ && !(held_[i].ports == s.ports && held_[i].saddr == d.src.value() &&
                          held_[i].daddr == d.dst.value())) {
     ++i;
   }
   const bool found = i < count_;
+  if (p->chain != nullptr) {
+    // Already a super-frame (a TAP's TSO): it goes on as it is, after what
+    // is held of its flow.
+    if (found) {
+      hand_on(held_[i], deliver);
+      remove(i);
+    }
+    return false;
+  }
   // Only plain data segments merge (ACK, maybe PSH; not SYN, FIN, RST, URG,
   // ECE or CWR), as tcp_gro_receive.
   constexpr uint8_t kAck = 0x10, kPsh = 0x08;
@@ -125,9 +134,11 @@ bool Gro::offer(PacketRef& p, const Ipv4Delivery& d, Deliver&& deliver) {
   }
   if (found) {
     Held& h = held_[i];
+    // As inet_gro_receive and tcp_gro_receive: TOS and TTL, ACK, window,
+    // header length and options must match, and the data must follow on.
     if (s.seq == h.next_seq && s.ack == h.ack && s.window == h.window &&
-        s.header_length == h.header_length && h.bytes + s.payload <= kMaxBytes &&
-        h.segments < kMaxSegments && same_options(h, *p)) {
+        s.header_length == h.header_length && d.tos == h.d.tos && d.ttl == h.d.ttl &&
+        h.bytes + s.payload <= kMaxBytes && h.segments < kMaxSegments && same_options(h, *p)) {
       p->pull(s.header_length);
       h.tail->chain = p.release();
       h.tail = h.tail->chain;
@@ -142,6 +153,10 @@ bool Gro::offer(PacketRef& p, const Ipv4Delivery& d, Deliver&& deliver) {
       return true;
     }
     hand_on(h, deliver);
+    if (s.flags & kPsh) {  // pushed: it goes on alone, after the held ones
+      remove(i);
+      return false;
+    }
     hold(i, p, d, s);  // this segment starts the flow's next super-frame
     return true;
   }

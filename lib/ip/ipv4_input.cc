@@ -98,6 +98,14 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     drop(std::move(p), DropReason::kIpMartianSource);
     return;
   }
+  if (p->chain != nullptr &&
+      (ip->is_fragment() || ip->protocol() != wire::ipproto::kTcp || dst.is_multicast() ||
+       dst.is_limited_broadcast() || in.is_directed_broadcast(dst))) {
+    // Only TCP to a unicast address takes a super-frame as one unit (TSO and
+    // GRO are TCP's); a copy for multicast would hold its first buffer only.
+    drop(std::move(p), DropReason::kIpGsoNotTcp);
+    return;
+  }
   Ipv4Delivery d;
   d.src = src;
   d.dst = dst;
@@ -147,11 +155,6 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     drop(std::move(p), DropReason::kIpNotForUs);
     return;
   }
-  if (p->chain != nullptr && (ip->is_fragment() || ip->protocol() != wire::ipproto::kTcp)) {
-    // Only TCP takes a super-frame as one unit (TSO/GRO are TCP's here).
-    drop(std::move(p), DropReason::kIpGsoNotTcp);
-    return;
-  }
   if (ip->is_fragment()) {
 #if !INLET_WITH_REASSEMBLY
     // Built without reassembly (INLET_WITH_REASSEMBLY=0): a fragment is
@@ -186,9 +189,7 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
 #endif
   if (ip->protocol() == wire::ipproto::kTcp && tunables_.get(Tunable::kGro) != 0 &&
       !d.broadcast && !d.multicast && p->pkt_type == PacketType::kHost && !input_filter) {
-    if (gro_.offer(p, d, [this](PacketRef q, const Ipv4Delivery& held) {
-          deliver_local(std::move(q), held);
-        })) {
+    if (gro_.offer(p, d, [this](PacketRef q, const Ipv4Delivery& held) { gro_deliver(std::move(q), held); })) {
       return;
     }
   }
@@ -199,10 +200,20 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
 void Ipv4Layer::end_of_burst() {
 #if INLET_WITH_GRO
   if (!gro_.empty()) {
-    gro_.flush([this](PacketRef q, const Ipv4Delivery& held) { deliver_local(std::move(q), held); });
+    gro_.flush([this](PacketRef q, const Ipv4Delivery& held) { gro_deliver(std::move(q), held); });
   }
 #endif
 }
+
+#if INLET_WITH_GRO
+// IpInReceives counted each segment GRO merged; IpInDelivers does too, so
+// that receives = delivers + discards still holds (Linux counts both once
+// per super-frame, its GRO being below IP).
+void Ipv4Layer::gro_deliver(PacketRef p, const Ipv4Delivery& d) {
+  if (p->gso_segs > 1) counters_.add(Counter::IpInDelivers, p->gso_segs - 1u);
+  deliver_local(std::move(p), d);
+}
+#endif
 
 void Ipv4Layer::shutdown() {
 #if INLET_WITH_GRO

@@ -86,6 +86,9 @@ class Ipv4Layer final : public NetworkReceiver {
   void drop(PacketRef&& p, DropReason reason);
   bool martian_source(wire::Ipv4Address src, const link::Interface& in) const;
   void deliver_local(PacketRef p, const Ipv4Delivery& d);
+#if INLET_WITH_GRO
+  void gro_deliver(PacketRef p, const Ipv4Delivery& d);
+#endif
   // The filter (lib/filter) at one hook: true when the packet may go on.
 #if INLET_WITH_FILTER
   // True unless an installed filter drops the packet at `hook`; without a

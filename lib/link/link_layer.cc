@@ -209,7 +209,8 @@ void LinkLayer::receive_on(Interface& dev, PacketRef p, absl::Time now) {
                            ? dev.vlan(vid)
                            : nullptr;
       if (sub != nullptr) {
-        if (p->length() > sub->mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength) {
+        if (p->gso_size == 0 &&
+            p->frame_length() > sub->mtu() + wire::kEthernetHeaderLength + wire::kVlanTagLength) {
           drop(std::move(p), DropReason::kFrameTooLong);
           return;
         }

@@ -206,6 +206,11 @@ bool TcpLayer::chain_checksum_ok(const Packet& p, const Ipv4Delivery& d) {
   return p.frame_length() <= 0xFFFF && wire::checksum_finish(sum) == 0;
 }
 
+void TcpLayer::keep_first_buffer(Packet& p) {
+  PacketRef(std::exchange(p.chain, nullptr)).reset();
+  p.gso_size = p.gso_segs = 0;
+}
+
 void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
   // A super-frame counts the segments it was made of (as Linux's gso_segs).
   counters_.add(Counter::TcpInSegs, std::max<uint32_t>(p->gso_segs, 1));
@@ -255,12 +260,11 @@ void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
       connection_input(sockets_[it->second.index], std::move(p), *v);
       return;
     }
-    if (p->chain != nullptr) {
-      // Super-frames are data for a connection; the handshake and TIME-WAIT
-      // paths read one buffer. The sender retransmits.
-      drop(std::move(p), DropReason::kGsoUnsupported);
-      return;
-    }
+    // The handshake and TIME-WAIT paths read one buffer: a super-frame
+    // (GRO merging data that overtook the handshake's last ACK, say) goes on
+    // as its first buffer alone, its checksum already checked or trusted
+    // over the whole; the sender retransmits the rest.
+    if (p->chain != nullptr) keep_first_buffer(*p);
     switch (it->second.kind) {
       case EntryKind::kConnection: break;  // above
       case EntryKind::kRequest:
@@ -271,10 +275,7 @@ void TcpLayer::receive(PacketRef p, const Ipv4Delivery& d) {
         return;
     }
   }
-  if (p->chain != nullptr) {
-    drop(std::move(p), DropReason::kGsoUnsupported);
-    return;
-  }
+  if (p->chain != nullptr) keep_first_buffer(*p);
   if (TcpListener* l = find_listener(d.dst, v->dst_port())) {
     listen_input(*l, std::move(p), d, *v);
     return;

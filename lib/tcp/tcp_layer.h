@@ -161,6 +161,7 @@ class TcpLayer final : public TransportReceiver {
   bool acceptable(const TcpSocket& s, const Segment& g) const;
   void queue_data(TcpSocket& s, PacketRef p, Segment& g);
   static bool chain_checksum_ok(const Packet& p, const Ipv4Delivery& d);
+  static void keep_first_buffer(Packet& p);
   void process_fin(TcpSocket& s);
   void update_sack_blocks(TcpSocket& s, const SeqRange& newest);
   void note_dsack(TcpSocket& s, const SeqRange& dup);

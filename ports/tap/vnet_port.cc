@@ -76,9 +76,16 @@ absl::StatusOr<std::unique_ptr<VnetTapPort>> VnetTapPort::open(const std::string
   };
   int hdr_size = sizeof(virtio_net_hdr);
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) return fail("TUNSETVNETHDRSZ");
+  // The header's fields are little-endian on every host (a legacy TAP uses
+  // the host's order otherwise: big-endian hosts need this).
+  int little_endian = 1;
+  if (std::endian::native != std::endian::little && ioctl(fd, TUNSETVNETLE, &little_endian) < 0) {
+    return fail("TUNSETVNETLE");
+  }
+  if (!config.csum) config.tso = false;  // TSO needs checksum offload
   // TUN_F_CSUM: the kernel may send frames whose checksum it left to us
-  // (CHECKSUM_PARTIAL); TSO needs it. TSO_ECN: TSO frames with CWR set.
-  unsigned offload = TUN_F_CSUM;
+  // (CHECKSUM_PARTIAL). TSO_ECN: TSO frames with CWR set.
+  unsigned offload = config.csum ? TUN_F_CSUM : 0u;
   if (config.tso) offload |= TUN_F_TSO4 | TUN_F_TSO_ECN;
   if (ioctl(fd, TUNSETOFFLOAD, offload) < 0) return fail("TUNSETOFFLOAD");
   // Up only once the offloads are set: no frame is queued before the kernel
@@ -110,13 +117,22 @@ VnetTapPort::~VnetTapPort() {
   }
 }
 
-std::string VnetTapPort::mode() const { return config_.tso ? "vnet tso csum" : "vnet csum"; }
+std::string VnetTapPort::mode() const {
+  return config_.tso ? "vnet tso csum" : config_.csum ? "vnet csum" : "vnet";
+}
 
 void VnetTapPort::attach(BufferPool& pool) {
   pool_ = &pool;
   buffer_capacity_ = pool.buffer_size() - pool.headroom();
-  const size_t slots = (kMaxFrame + buffer_capacity_ - 1) / buffer_capacity_;
-  reserve_ = Vector<Packet*>(slots, nullptr);
+  size_t slots = (kMaxFrame + buffer_capacity_ - 1) / buffer_capacity_;
+  if (slots > kMaxScatter && config_.tso) {
+    // Buffers too small for a 64 KiB frame in kMaxScatter pieces: no TSO
+    // then (frames stay within the MTU, one buffer each).
+    config_.tso = false;
+    ioctl(fd_, TUNSETOFFLOAD, config_.csum ? TUN_F_CSUM : 0u);
+  }
+  if (!config_.tso) slots = 1;
+  reserve_ = Vector<Packet*>(std::min(slots, kMaxScatter), nullptr);
   refill();
 }
 
@@ -154,9 +170,9 @@ size_t VnetTapPort::rx_burst(std::span<PacketRef> out) {
       break;
     }
     virtio_net_hdr hdr{};
-    iovec iov[64];
+    iovec iov[kMaxScatter + 1];
     iov[0] = {&hdr, sizeof hdr};
-    const size_t slots = std::min<size_t>(reserve_.size(), std::size(iov) - 1);
+    const size_t slots = reserve_.size();
     for (size_t i = 0; i < slots; ++i) {
       Packet* p = reserve_[i];
       iov[i + 1] = {p->data_ptr(), buffer_capacity_};

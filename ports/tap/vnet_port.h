@@ -25,6 +25,11 @@ struct VnetTapConfig {
   // on. Turn TSO off on interfaces whose traffic inlet forwards or bridges:
   // inlet does not segment on output, and drops super-frames there.
   bool tso = true;
+  // Ask for checksum offload (TUN_F_CSUM): the kernel may then leave a
+  // frame's TCP/UDP checksum unfilled (CHECKSUM_PARTIAL). inlet does not
+  // complete it on output, so turn this off too where inlet forwards or
+  // bridges; TSO needs it.
+  bool csum = true;
   bool bring_up = true;
   bool multi_queue = false;  // IFF_MULTI_QUEUE: one port per queue (open_queues)
 };
@@ -63,10 +68,13 @@ class VnetTapPort final : public PortQueue {
   std::string_view name() const override { return ifname_; }
 
   const VnetTapStats& stats() const { return stats_; }
-  // "vnet tso csum" or "vnet csum": what the kernel agreed to.
+  // "vnet tso csum", "vnet csum" or "vnet": the offloads in force.
   std::string mode() const;
   // The largest frame a read can take: 65,535 bytes of IP plus headers.
   static constexpr uint32_t kMaxFrame = 65535 + 14 + 4;
+  // Buffers one read scatters into at most; smaller pool buffers than
+  // kMaxFrame / kMaxScatter turn TSO off at attach.
+  static constexpr size_t kMaxScatter = 63;
 
  private:
   VnetTapPort(int fd, std::string ifname, VnetTapConfig config)

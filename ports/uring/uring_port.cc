@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -85,6 +86,9 @@ absl::Status UringPort::init_ring() {
     params.sq_thread_idle = config_.sqpoll_idle_ms;
   }
   const uint32_t sq_entries = config_.rx_reads + config_.tx_inflight + 8;
+  // The kernel rounds the SQ up to a power of two and refuses a CQ smaller
+  // than it (EINVAL), which would read as "no io_uring" with tiny configs.
+  params.cq_entries = std::max(params.cq_entries, 2 * std::bit_ceil(sq_entries));
   int r = -EINVAL;
   if (config_.defer_taskrun && !config_.sqpoll) {
     io_uring_params defer = params;
