@@ -9,6 +9,8 @@
 #           --queues 2 (a multi-queue TAP, one stack per queue): both sha256
 #           right; whether both queues carried a flow is reported
 #   mq-tap  the same with --port-kind tap --queues 2 (read/write per frame)
+#   vnet    the basic checks on --port-kind vnet (IFF_VNET_HDR, checksum
+#           offload and TSO): the kernel's super-frames arrive and are counted
 #   fallback  single-shot reads (--uring-rx read), plain read(2)
 #           (--uring-rx plain), a kernel submission thread (--uring-sqpoll)
 #           and DEFER_TASKRUN (--uring-defer-taskrun): ping, UDP and a 5 MB
@@ -20,7 +22,7 @@
 # Exit 0 pass, 1 fail, 77 skipped (no CAP_NET_ADMIN, /dev/net/tun, io_uring).
 set -euo pipefail
 
-IT_TEST=${1:?usage: uring_test.sh basic|mq|mq-tap|fallback BIN_DIR}
+IT_TEST=${1:?usage: uring_test.sh basic|mq|mq-tap|fallback|vnet BIN_DIR}
 IT_BIN=${2:?usage: uring_test.sh TEST BIN_DIR}
 IT_TEST=uring-$IT_TEST
 # shellcheck source=lib.sh
@@ -36,11 +38,11 @@ SEND_TIMEOUT=40
 
 it_require_privileges
 command -v ping >/dev/null || it_skip "ping (iputils-ping) is not installed"
-if [ -r /proc/sys/kernel/io_uring_disabled ] && [ "$(cat /proc/sys/kernel/io_uring_disabled)" != 0 ]; then
+if [ "$1" != vnet ] && [ -r /proc/sys/kernel/io_uring_disabled ] && [ "$(cat /proc/sys/kernel/io_uring_disabled)" != 0 ]; then
   it_skip "io_uring is disabled (kernel.io_uring_disabled=$(cat /proc/sys/kernel/io_uring_disabled))"
 fi
 SINK_HELP=$("$IT_BIN/inlet-sink" --port-kind uring --help 2>&1 || true)
-if ! grep -q -- '--port-kind tap|uring' <<<"$SINK_HELP" || grep -q 'built without liburing' <<<"$SINK_HELP"; then
+if [ "$1" != vnet ] && { ! grep -q -- '--port-kind [a-z_|]*uring' <<<"$SINK_HELP" || grep -q 'built without liburing' <<<"$SINK_HELP"; }; then
   it_skip "inlet-sink was built without io_uring (INLET_WITH_URING=OFF)"
 fi
 
@@ -224,8 +226,44 @@ test_mq() {
   it_finish
 }
 
+# ----------------------------------------------------------------------- vnet
+# The TAP with a virtio-net header and offloads (--port-kind vnet): the
+# kernel sends TSO super-frames with the checksum left partial.
+test_vnet() {
+  it_setup v
+  PORT_KIND=vnet
+  start_sink --udp "$IT_PORT" --tcp "$IT_PORT"
+  it_check "mode line" "vnet tso csum" "$(sink_mode)"
+  it_ping 3
+  local n=300 expect
+  expect=$(udp_burst $n)
+  it_ping 1
+  tcp_send 1 "$BYTES"
+  it_stop_sink
+  it_check "udp $IT_PORT line" "datagrams=$n bytes=$expect" "$(it_udp_line "$IT_PORT")"
+  it_check_counter IcmpInEchos 4
+  it_check_counter IcmpOutEchoReps 4
+  check_transfers 1 "$BYTES"
+  it_check_counter TcpPassiveOpens 1
+  it_check_counter TcpOutRsts 0
+  it_check_counter TcpInCsumErrors 0
+  check_throughput_line
+  local line superframes segments
+  line=$(grep '^vnet ' "$IT_DIR/sink.out" || true)
+  it_log "$line"
+  superframes=$(sed -n 's/.* rx_superframes=\([0-9]*\).*/\1/p' <<<"$line")
+  segments=$(sed -n 's/.* rx_segments=\([0-9]*\).*/\1/p' <<<"$line")
+  it_check "the kernel sent TSO super-frames" yes "$([ "${superframes:-0}" -gt 0 ] && echo yes || echo no)"
+  it_check "several segments per super-frame" yes \
+    "$([ "${segments:-0}" -gt "$((2 * ${superframes:-0}))" ] && echo yes || echo no)"
+  it_check "port rx_errors" 0 "$(sed -n 's/.* rx_errors=\([0-9]*\).*/\1/p' <<<"$line")"
+  it_check_clean_exit
+  it_finish
+}
+
 case "${1}" in
   basic) test_basic ;;
+  vnet) test_vnet ;;
   mq) test_mq ;;
   mq-tap) PORT_KIND=tap; test_mq ;;
   fallback) test_fallback ;;
