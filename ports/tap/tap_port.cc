@@ -117,27 +117,27 @@ size_t TapPort::rx_burst(std::span<PacketRef> out) {
 size_t TapPort::tx_burst(std::span<PacketRef> frames) {
   size_t n = 0;
   for (; n < frames.size(); ++n) {
-    // A chained frame (link header + shared payload) goes out with writev.
-    iovec iov[4];
-    int cnt = 0;
-    for (const Packet* q = frames[n].get(); q != nullptr && cnt < 4; q = q->chain) {
-      iov[cnt].iov_base = const_cast<uint8_t*>(q->data_ptr());
-      iov[cnt].iov_len = q->length();
-      ++cnt;
-    }
-    ssize_t w = cnt == 1 ? ::write(fd_, iov[0].iov_base, iov[0].iov_len) : ::writev(fd_, iov, cnt);
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    const TapWrite w = write_tap_frame(fd_, *frames[n]);
+    if (w == TapWrite::kBusy) {
       ++stats_.tx_busy;
       break;
     }
-    if (w < 0) {
-      ++stats_.tx_errors;
-    } else {
-      ++stats_.tx_frames;
-    }
+    ++(w == TapWrite::kSent ? stats_.tx_frames : stats_.tx_errors);
     frames[n].reset();
   }
   return n;
+}
+
+TapWrite write_tap_frame(int fd, const Packet& frame, const void* prefix, size_t prefix_len) {
+  iovec iov[9];
+  int cnt = 0;
+  if (prefix != nullptr) iov[cnt++] = {const_cast<void*>(prefix), prefix_len};
+  for (const Packet* q = &frame; q != nullptr && cnt < 9; q = q->chain) {
+    iov[cnt++] = {const_cast<uint8_t*>(q->data_ptr()), q->length()};
+  }
+  const ssize_t w = cnt == 1 ? ::write(fd, iov[0].iov_base, iov[0].iov_len) : ::writev(fd, iov, cnt);
+  if (w >= 0) return TapWrite::kSent;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? TapWrite::kBusy : TapWrite::kError;
 }
 
 }  // namespace inlet::tap

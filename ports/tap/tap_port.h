@@ -35,6 +35,14 @@ absl::StatusOr<int> open_tap_fd(const std::string& ifname, bool multi_queue, boo
 // Sets the kernel side of `ifname` administratively up (best effort).
 void set_tap_up(const std::string& ifname);
 
+// What writing one frame to a TAP fd came to.
+enum class TapWrite { kSent, kBusy, kError };
+// Writes `frame` (and its chain: a link header in front of a shared payload,
+// up to 8 pieces) to `fd`, after `prefix_len` bytes of `prefix` when given
+// (a virtio-net header). EAGAIN is kBusy: the frame stays with the caller.
+TapWrite write_tap_frame(int fd, const Packet& frame, const void* prefix = nullptr,
+                         size_t prefix_len = 0);
+
 class TapPort final : public PortQueue {
  public:
   // Attaches to TAP `ifname`, creating it when missing (needs CAP_NET_ADMIN).

@@ -238,22 +238,12 @@ size_t VnetTapPort::tx_burst(std::span<PacketRef> frames) {
   hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
   size_t n = 0;
   for (; n < frames.size(); ++n) {
-    iovec iov[9];
-    iov[0] = {&hdr, sizeof hdr};
-    int cnt = 1;
-    for (const Packet* q = frames[n].get(); q != nullptr && cnt < 9; q = q->chain) {
-      iov[cnt++] = {const_cast<uint8_t*>(q->data_ptr()), q->length()};
-    }
-    const ssize_t w = ::writev(fd_, iov, cnt);
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    const TapWrite w = write_tap_frame(fd_, *frames[n], &hdr, sizeof hdr);
+    if (w == TapWrite::kBusy) {
       ++stats_.tx_busy;
       break;
     }
-    if (w < 0) {
-      ++stats_.tx_errors;
-    } else {
-      ++stats_.tx_frames;
-    }
+    ++(w == TapWrite::kSent ? stats_.tx_frames : stats_.tx_errors);
     frames[n].reset();
   }
   return n;

@@ -21,6 +21,7 @@
 
 #include "core/buffer_pool.h"
 #include "ports/sim/sim_peer.h"
+#include "private_netns.h"
 #include "wire/checksum.h"
 
 namespace inlet::af_packet {
@@ -416,20 +417,13 @@ TEST_CASE("af_packet: a real ring on loopback (root, private namespace)") {
     MESSAGE("skipped: needs root to make a network namespace");
     return;
   }
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    if (unshare(CLONE_NEWNET) != 0) _exit(1);
-    _exit(loopback_round_trip());
-  }
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  const int step = WEXITSTATUS(status);
-  if (step == 1) {
+  const test::NetnsRun run = test::run_in_private_netns([] { return loopback_round_trip(); });
+  if (run.refused) {
     MESSAGE("skipped: unshare(CLONE_NEWNET) refused");
     return;
   }
+  REQUIRE(run.exited);
+  const int step = run.code;
   INFO("failed at step " << step << " of loopback_round_trip()");
   CHECK(step == 0);
 }

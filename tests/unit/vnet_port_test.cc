@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/stack.h"
+#include "private_netns.h"
 
 namespace inlet::tap {
 namespace {
@@ -90,25 +91,23 @@ TEST_CASE("vnet TAP: the kernel's TSO super-frames arrive as chains and the stre
   }
   int fds[2];
   REQUIRE(pipe(fds) == 0);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    close(fds[0]);
-    if (unshare(CLONE_NEWNET) != 0) _exit(1);
-    _exit(kernel_sends_through_vnet(fds[1]));
-  }
-  close(fds[1]);
+  // The child reports through the pipe; its write end is closed here once
+  // forked so the read below ends when the child does.
   uint64_t report[6] = {};
-  const ssize_t got = read(fds[0], report, sizeof report);
+  ssize_t got = 0;
+  const test::NetnsRun run = test::run_in_private_netns([&] {
+    close(fds[0]);
+    return kernel_sends_through_vnet(fds[1]);
+  });
+  close(fds[1]);
+  got = read(fds[0], report, sizeof report);
   close(fds[0]);
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE(WIFEXITED(status));
-  const int step = WEXITSTATUS(status);
-  if (step == 1) {
+  if (run.refused) {
     MESSAGE("skipped: unshare(CLONE_NEWNET) refused");
     return;
   }
+  REQUIRE(run.exited);
+  const int step = run.code;
   INFO("failed at step " << step << " of kernel_sends_through_vnet()");
   REQUIRE(got == static_cast<ssize_t>(sizeof report));
   INFO("received=" << report[0] << " superframes=" << report[2] << " segments=" << report[3]
