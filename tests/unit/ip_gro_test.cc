@@ -4,8 +4,10 @@
 // (other flags, a push, changed options, a bad checksum, a gap) is not.
 #include <doctest/doctest.h>
 
+#include "core/features.h"
 #include "tcp_fixture.h"
 
+#if INLET_WITH_GRO
 namespace inlet::tcp_test {
 namespace {
 
@@ -189,3 +191,4 @@ TEST_CASE("GRO: two flows in one burst, interleaved, are merged each on its own"
 
 }  // namespace
 }  // namespace inlet::tcp_test
+#endif  // INLET_WITH_GRO
