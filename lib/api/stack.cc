@@ -261,12 +261,9 @@ absl::Status Stack::set_runtime_tunable(Tunable t, int64_t value) {
     case Tunable::kIpForward:
     case Tunable::kRpFilter:
     case Tunable::kIcmpEchoIgnoreAll:
-    case Tunable::kIcmpEchoIgnoreBroadcasts: {
-      Tunables changed = tunables_;
-      if (absl::Status s = changed.set(Tunables::name(t), absl::StrCat(value)); !s.ok()) return s;
-      tunables_.set(t, value);  // checked against the knob's range above
-      return absl::OkStatus();
-    }
+    case Tunable::kIcmpEchoIgnoreBroadcasts:
+      // Range-checked; nothing changes on error.
+      return tunables_.set(Tunables::name(t), absl::StrCat(value));
     default:
       return absl::FailedPreconditionError(absl::StrCat(
           absl::string_view(Tunables::name(t).data(), Tunables::name(t).size()),

@@ -132,7 +132,7 @@ void Ipv4Layer::send_icmp_error(const Packet& original, uint8_t type, uint8_t co
   // From the address the datagram was sent to when it is ours (RFC 1812
   // 4.3.2.4 prefers the outgoing interface; for a host they coincide).
   const wire::Ipv4Address from =
-      link_.interface_with_address(ip->dst()) != nullptr ? ip->dst() : wire::kIpv4Any;
+      link_.is_local_address(ip->dst()) ? ip->dst() : wire::kIpv4Any;
   // Precedence internetwork control. Counted only once IP has taken it.
   // ICMP goes out without DF (Linux's ICMP socket: IP_PMTUDISC_DONT).
   if (!output(std::move(err), from, src, wire::ipproto::kIcmp, 0xC0, false)) return;

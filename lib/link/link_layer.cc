@@ -145,15 +145,8 @@ void LinkLayer::note_addresses(const Interface& i) {
   }
 }
 
-bool LinkLayer::local_scan(wire::Ipv4Address a) const {
+Interface* LinkLayer::interface_with_address(wire::Ipv4Address a) const {
   for (const auto& i : interfaces_) {
-    if (i->has_address(a)) return true;
-  }
-  return false;
-}
-
-Interface* LinkLayer::interface_with_address(wire::Ipv4Address a) {
-  for (auto& i : interfaces_) {
     if (i->has_address(a)) return i.get();
   }
   return nullptr;

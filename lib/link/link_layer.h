@@ -54,11 +54,11 @@ class LinkLayer {
   }
   const Vector<Unique<Interface>>& interfaces() const { return interfaces_; }
   // The interface that owns address `a`, or nullptr.
-  Interface* interface_with_address(wire::Ipv4Address a);
+  Interface* interface_with_address(wire::Ipv4Address a) const;
   // Whether `a` is one of this stack's addresses (the per-packet question:
   // a flat array of up to kFastLocalAddresses, no pointer chasing).
   bool is_local_address(wire::Ipv4Address a) const {
-    if (local_count_ > kFastLocalAddresses) return local_scan(a);
+    if (local_count_ > kFastLocalAddresses) return interface_with_address(a) != nullptr;
     for (uint32_t i = 0; i < local_count_; ++i) {
       if (local_[i] == a.value()) return true;
     }
@@ -124,12 +124,11 @@ class LinkLayer {
   NetworkReceiver* network_ = nullptr;
   Vector<Unique<Interface>> interfaces_;
   // Every interface's addresses, for is_local_address (no heap: beyond the
-  // array it scans the interfaces instead).
+  // array it asks interface_with_address instead).
   static constexpr uint32_t kFastLocalAddresses = 16;
   std::array<uint32_t, kFastLocalAddresses> local_{};
   uint32_t local_count_ = 0;
   void note_addresses(const Interface& i);
-  bool local_scan(wire::Ipv4Address a) const;
   NeighbourTable neighbours_;
   Timer neighbour_timer_;
   Vector<Unique<Bridge>> bridges_;

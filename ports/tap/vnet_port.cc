@@ -14,6 +14,11 @@
 #include <bit>
 
 #include "absl/strings/str_cat.h"
+#include "wire/bytes.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+#include "wire/vlan.h"
 
 namespace inlet::tap {
 namespace {
@@ -35,31 +40,33 @@ constexpr uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
 constexpr uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 constexpr uint8_t VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
-// The virtio-net header is little-endian on a TAP unless TUNSETVNETBE says
-// otherwise (legacy virtio is guest-endian; tun assumes little-endian).
+// The header's fields are little-endian (TUNSETVNETLE on big-endian hosts).
 uint16_t le16(uint16_t v) {
-  return std::endian::native == std::endian::little ? v : static_cast<uint16_t>((v >> 8) | (v << 8));
+  return std::endian::native == std::endian::little ? v : wire::byteswap16(v);
 }
 
-// Where a frame's TCP payload starts (Ethernet, one optional VLAN tag, IPv4
-// with options, TCP with options), read from its first buffer; 0 when the
-// headers are not all there.
+// Where a frame's TCP payload starts (Ethernet, one optional 802.1Q tag,
+// IPv4, TCP, options included), read with the checked wire views from its
+// first buffer; 0 when the headers are not all there (the stack then drops
+// the frame, counted).
 uint32_t tcp_payload_offset(const Packet& p) {
-  const uint8_t* b = p.data_ptr();
-  const uint32_t n = p.length();
-  uint32_t off = 14;
-  if (n < off) return 0;
-  uint16_t type = static_cast<uint16_t>(b[12] << 8 | b[13]);
-  if (type == 0x8100) {
-    if (n < off + 4) return 0;
-    type = static_cast<uint16_t>(b[16] << 8 | b[17]);
-    off += 4;
+  auto eth = wire::EthernetView::parse(p.bytes());
+  if (!eth) return 0;
+  uint16_t type = eth->ethertype();
+  std::span<const uint8_t> l3 = eth->payload();
+  if (type == wire::ethertype::kVlan) {
+    auto tag = wire::VlanView::parse(l3);
+    if (!tag) return 0;
+    type = tag->ethertype();
+    l3 = tag->payload();
   }
-  if (type != 0x0800 || n < off + 20) return 0;
-  off += (b[off] & 0x0F) * 4u;
-  if (n < off + 20) return 0;
-  off += (b[off + 12] >> 4) * 4u;
-  return off <= n ? off : 0;
+  if (type != wire::ethertype::kIpv4) return 0;
+  const uint32_t l3_at = p.length() - static_cast<uint32_t>(l3.size());
+  auto ip = wire::Ipv4View::parse_head(l3, p.frame_length() - l3_at, wire::ChecksumMode::kSkip);
+  if (!ip) return 0;
+  auto tcp = wire::TcpView::parse(l3.subspan(ip->header_length()));
+  if (!tcp) return 0;
+  return l3_at + static_cast<uint32_t>(ip->header_length() + tcp->header_length());
 }
 
 }  // namespace

@@ -211,7 +211,9 @@ it_stop_sink() {
 # The sink's exit report: from its last "#kernel" line on (SIGUSR1 dumps, if
 # any, come before it). The "udp PORT" lines precede it.
 it_report() {
-  tac "$IT_DIR/sink.out" | sed '/^#kernel$/q' | tac
+  # sed reads to the end (no early q): tac must not die of SIGPIPE on a long
+  # report, which pipefail would turn into the test's exit code (141).
+  tac "$IT_DIR/sink.out" | sed -n '1,/^#kernel$/p' | tac
 }
 
 # The value of an nstat counter in the sink's exit report (0 when absent:

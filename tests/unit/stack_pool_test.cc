@@ -117,3 +117,16 @@ TEST_SUITE_END();
 
 }  // namespace
 }  // namespace inlet::stack_test
+
+TEST_CASE("Stack::set_runtime_tunable: knobs read at use change; out of range or set-up ones are refused") {
+  inlet::Stack stack;
+  CHECK(stack.set_runtime_tunable(inlet::Tunable::kGro, 1).ok());
+  CHECK(stack.tunables().get(inlet::Tunable::kGro) == 1);
+  const absl::Status range = stack.set_runtime_tunable(inlet::Tunable::kGro, 2);
+  CHECK(range.code() == absl::StatusCode::kOutOfRange);
+  CHECK(stack.tunables().get(inlet::Tunable::kGro) == 1);  // unchanged
+  const absl::Status setup = stack.set_runtime_tunable(inlet::Tunable::kPoolBuffers, 64);
+  CHECK(setup.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(setup.message()).find("inlet.pool.buffers") != std::string::npos);
+  CHECK(stack.tunables().get(inlet::Tunable::kPoolBuffers) == 4096);
+}
