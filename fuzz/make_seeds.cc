@@ -113,26 +113,44 @@ Bytes icmp_unreachable_quoting_tcp() {
 
 // --- stack_frames_fuzz: records of [len_hi, len_lo, advance, frame] ---------
 void add_record(Bytes& out, const Bytes& frame, uint8_t advance = 0) {
-  out.push_back(static_cast<uint8_t>(frame.size() >> 8));
+  out.push_back(static_cast<uint8_t>((frame.size() >> 8) & 0x3F));
   out.push_back(static_cast<uint8_t>(frame.size()));
   out.push_back(advance);
   out.insert(out.end(), frame.begin(), frame.end());
 }
 
-// --- tcp_state_fuzz: the op language of fuzz/tcp_state_fuzz.cc ------------
-// The first op byte of kind `kind` (op % 13; data ops are kinds 2..4) whose
-// `mask` bits equal `bits`.
-uint8_t op(int kind, uint8_t mask = 0, uint8_t bits = 0) {
-  for (int v = 0; v < 256; ++v) {
-    const int k = v % 13;
-    const bool kind_ok = kind == 2 ? (k >= 2 && k <= 4) : k == kind;
-    if (kind_ok && (v & mask) == bits) return static_cast<uint8_t>(v);
-  }
-  std::fprintf(stderr, "no op byte for kind %d mask %02x bits %02x\n", kind, mask, bits);
-  std::exit(1);
+// As add_record, held in the RX ring to be polled with the next frame (a burst).
+void add_held_record(Bytes& out, const Bytes& frame) {
+  add_record(out, frame);
+  out[out.size() - frame.size() - 3] |= 0x40;
 }
+// A frame scattered over buffers with offload metadata: checksum state
+// `csum` (0 none, 1 unnecessary, 2 complete, 3 partial), gso_size, gso_segs.
+void add_scattered_record(Bytes& out, const Bytes& frame, uint8_t csum, uint16_t gso_size, uint8_t gso_segs) {
+  out.push_back(static_cast<uint8_t>(0x80 | ((frame.size() >> 8) & 0x3F)));
+  out.push_back(static_cast<uint8_t>(frame.size()));
+  out.push_back(csum);
+  out.push_back(static_cast<uint8_t>(gso_size / 8));
+  out.push_back(gso_segs);
+  out.insert(out.end(), frame.begin(), frame.end());
+}
+
+// --- tcp_state_fuzz: the op language of fuzz/tcp_state_fuzz.cc ------------
 struct Script {
   Bytes b;
+  int kinds = 13;  // 15 when the knobs byte has 0x80: bursts and super-frames
+  void knobs(uint8_t k) { kinds = (k & 0x80) ? 15 : 13; u8(k); }
+  // The first op byte of kind `kind` (op % kinds; data ops are kinds 2..4)
+  // whose `mask` bits equal `bits`.
+  uint8_t op(int kind, uint8_t mask = 0, uint8_t bits = 0) const {
+    for (int v = 0; v < 256; ++v) {
+      const int k = v % kinds;
+      const bool kind_ok = kind == 2 ? (k >= 2 && k <= 4) : k == kind;
+      if (kind_ok && (v & mask) == bits) return static_cast<uint8_t>(v);
+    }
+    std::fprintf(stderr, "no op byte for kind %d mask %02x bits %02x\n", kind, mask, bits);
+    std::exit(1);
+  }
   void u8(uint8_t v) { b.push_back(v); }
   void u16(uint16_t v) { u8(static_cast<uint8_t>(v >> 8)); u8(static_cast<uint8_t>(v)); }
   void u32(uint32_t v) { u16(static_cast<uint16_t>(v >> 16)); u16(static_cast<uint16_t>(v)); }
@@ -161,36 +179,58 @@ struct Script {
   void close() { u8(op(10, 0x80, 0)); }
   void shutdown_write() { u8(op(10, 0x80, 0x80)); }
   void rst() { u8(op(6, 0x47, 0x00)); u8(0); u8(0); }
+  // `n` segments of `size` bytes from the peer's next offset in one poll;
+  // `fault` as tcp_state_fuzz.cc's burst (0 none, 1 loss, 2 duplicate, 3 swap; bits 3..5 pick the victim).
+  void burst(uint8_t n, uint16_t size, uint8_t fault) {
+    u8(op(13, 0x0F, 0x08)); u8(static_cast<uint8_t>(n - 2)); u16(static_cast<uint16_t>(size - 1)); u8(0); u8(fault); u8(0);
+  }
+  // One `len`-byte segment at the next offset scattered over buffers; `meta`
+  // bits 0..1 the checksum state, 0x30 damage a byte (at `damage_at`).
+  void super_frame(uint16_t len, uint8_t meta, uint16_t damage_at = 0) {
+    u8(op(14, 0x0F, 0x08)); u8(0); u16(static_cast<uint16_t>(len - 1)); u8(meta); u16(damage_at); u8(0);
+  }
 };
 
 void tcp_state_seeds() {
   const std::string t = "tcp_state_fuzz";
   {
-    Script s; s.u8(0x07); s.u32(1000);
+    Script s; s.knobs(0x07); s.u32(1000);
     s.syn(); s.ack(); s.accept(); s.data(100); s.data(200); s.read(); s.data(50, true); s.read(); s.close(); s.advance(6);
     write(t, "handshake_data_fin_close", s.b);
   }
   {
-    Script s; s.u8(0x07); s.u32(0xFFFFFF00u);  // the stream crosses 2^32
+    Script s; s.knobs(0x07); s.u32(0xFFFFFF00u);  // the stream crosses 2^32
     s.syn(); s.ack(); s.accept(); s.data_at(3, 300); s.data_at(1, 200); s.data(97); s.read_zerocopy(); s.read(); s.advance(2);
     write(t, "out_of_order_near_wrap", s.b);
   }
   {
-    Script s; s.u8(0x01); s.u32(5);
+    Script s; s.knobs(0x01); s.u32(5);
     s.syn(); s.ack(); s.accept();
     for (int i = 0; i < 14; ++i) s.data(1400);  // past the 16 KiB receive buffer: zero window
     s.advance(4); s.advance(5); s.read(); s.data(1400); s.read(); s.shutdown_write(); s.data(10, true); s.advance(7);
     write(t, "zero_window_then_half_close", s.b);
   }
   {
-    Script s; s.u8(0x00); s.u32(77);
+    Script s; s.knobs(0x00); s.u32(77);
     s.syn(); s.ack(); s.accept(); s.data(10); s.rst(); s.advance(3);
     write(t, "reset_in_window", s.b);
   }
   {
-    Script s; s.u8(0x0F); s.u32(123456);
+    Script s; s.knobs(0x0F); s.u32(123456);
     s.syn(); s.advance(4); s.advance(4); s.syn(); s.ack(); s.accept(); s.close(); s.advance(7); s.advance(7);
     write(t, "synack_retransmit_then_close", s.b);
+  }
+  {
+    Script s; s.knobs(0xA7); s.u32(4242);  // the extended ops; timestamps, SACK, window scaling, inlet.gro on
+    s.syn(); s.ack(); s.accept(); s.burst(8, 1000, 0); s.read(); s.burst(6, 1448, 0x11); s.burst(5, 700, 0x0B);
+    s.burst(4, 500, 0x02); s.read(); s.data(100); s.read(); s.close(); s.advance(6);
+    write(t, "gro_bursts_loss_swap_duplicate", s.b);
+  }
+  {
+    Script s; s.knobs(0x87); s.u32(0x7FFFFFF0u);
+    s.syn(); s.ack(); s.accept(); s.super_frame(6000, 0); s.read(); s.super_frame(3000, 1); s.super_frame(4000, 0x30, 3999);
+    s.super_frame(2500, 3); s.read(); s.super_frame(1, 2); s.read(); s.advance(3);
+    write(t, "super_frames_offload_and_damage", s.b);
   }
 }
 
@@ -274,6 +314,17 @@ int main(int argc, char** argv) {
     add_record(s, kPeer.udp(kOurMac, wire::Ipv4Address(0x0A000001u), 5000, 9999, Bytes(8, 1)));  // forwarded, filtered
     add_record(s, tcp_frame(1, 0, fl::kSyn, {}, 0, 81));  // filtered port
     write(sf, "vlan_forward_filter", s);
+  }
+
+  {
+    // A burst of two data segments GRO can merge, then a super-frame with
+    // checksum-unnecessary offload and one with a lying gso_segs.
+    Bytes s;
+    add_record(s, arp); add_record(s, syn, 1); add_record(s, tcp_frame(1001, 0, fl::kAck, {}, 0));
+    add_held_record(s, tcp_frame(1001, 1, fl::kAck, {}, 500)); add_record(s, tcp_frame(1501, 1, fl::kAck | fl::kPsh, {}, 500));
+    add_scattered_record(s, tcp_frame(2001, 1, fl::kAck, {}, 5000), 1, 1448, 4);
+    add_scattered_record(s, tcp_frame(7001, 1, fl::kAck | fl::kFin, {}, 3000), 0, 0, 255);
+    write(sf, "burst_and_super_frames", s);
   }
 
   tcp_state_seeds();

@@ -1,12 +1,21 @@
 // libFuzzer target: a sequence of frames through a fully configured stack
 // (addresses, a route, a TCP listener with Fast Open, a UDP socket, a VLAN
-// sub-interface, a bridge-free port, filter rules, forwarding on), with clock
-// advances between frames; the application accepts, reads and closes.
+// sub-interface, a bridge-free port, filter rules, forwarding on, GRO on),
+// with clock advances between frames; the application accepts, reads and
+// closes. Frames may arrive in bursts (polled together, as GRO sees them)
+// and scattered over several buffers with offload metadata (super-frames).
 // Invariants: no crash, no sanitizer report, no counter (gauges aside) goes
 // backwards, a socket never hands the application more than it received,
 // and every buffer is back in the pool after shutdown.
 //
-// Input: records of [len_hi, len_lo, advance_ms, bytes...].
+// Input: records of [flags|len_hi, len_lo, advance, (gso_size/8, gso_segs,) bytes...]:
+//   len_hi bits 0..5 and len_lo: the frame's length (modulo 1600 unless scattered);
+//   0x80: scattered over buffers with offload metadata: checksum state from
+//         advance bits 0..1, gso_size and gso_segs from the two extra bytes
+//         (the input's choice: a device's metadata need not be true);
+//   0x40: held in the RX ring, polled with the next record's frame;
+//   advance: the clock moves advance * 50 ms after the poll (scattered:
+//            bits 2..7 * 200 ms).
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -33,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   t.set(Tunable::kTcpMaxConnections, 16);
   t.set(Tunable::kTcpFastopen, 0x602);
   t.set(Tunable::kIpfragHighThresh, 4 * 65536 * 2);
+#if INLET_WITH_GRO
+  t.set(Tunable::kGro, 1);
+#endif
   Stack stack(t, &clock);
   auto p0 = std::make_unique<sim::SimPort>(sim::SimPortConfig{.name = "a", .rx_ring_size = 16, .tx_ring_size = 64});
   auto p1 = std::make_unique<sim::SimPort>(sim::SimPortConfig{.name = "b", .rx_ring_size = 16, .tx_ring_size = 64});
@@ -80,20 +92,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t i = 0;
   int frames = 0;
   while (i + 3 <= size && frames < 64) {
-    const size_t len = (size_t{data[i]} << 8 | data[i + 1]) % 1600;
+    const uint8_t record_flags = data[i] & 0xC0;
+    const size_t raw_len = size_t{data[i] & 0x3Fu} << 8 | data[i + 1];
     const uint8_t advance = data[i + 2];
     i += 3;
-    const size_t n = std::min(len, size - i);
-    (frames % 3 == 2 ? b : a)->wire_receive(std::span<const uint8_t>(data + i, n));
-    i += n;
+    sim::SimPort* port = frames % 3 == 2 ? b : a;
+    if (record_flags & 0x80) {
+      if (i + 2 > size) break;
+      sim::SimPort::RxOffload offload;
+      offload.csum = static_cast<ChecksumState>(advance & 3);
+      offload.gso_size = static_cast<uint16_t>(data[i] * 8);
+      offload.gso_segs = data[i + 1];
+      i += 2;
+      const size_t n = std::min(raw_len, size - i);
+      port->wire_receive_scattered(std::span<const uint8_t>(data + i, n), offload);
+      i += n;
+    } else {
+      const size_t n = std::min(raw_len % 1600, size - i);
+      port->wire_receive(std::span<const uint8_t>(data + i, n));
+      i += n;
+    }
     ++frames;
+    if (record_flags & 0x40) continue;  // a burst: polled with the next frame
     stack.poll();
     application();
-    clock.advance(absl::Milliseconds(advance * 50));
+    clock.advance(absl::Milliseconds((record_flags & 0x80) ? (advance >> 2) * 200 : advance * 50));
     stack.poll();
     a->wire_collect([](std::span<const uint8_t>) {});
     b->wire_collect([](std::span<const uint8_t>) {});
   }
+  stack.poll();
   application();
   for (tcp::TcpSocket* s : sockets) s->close();
   clock.advance(absl::Seconds(120));

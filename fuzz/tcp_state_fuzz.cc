@@ -5,7 +5,11 @@
 // the sim port's TX ring): handshakes with chosen options, in-order,
 // overlapping, out-of-order and out-of-window data, FIN / RST / URG / PSH,
 // window and timestamp/SACK options, clock advances, application reads (or
-// none, to reach a zero window), half-close and close, new connections.
+// none, to reach a zero window), half-close and close, new connections;
+// bursts of segments polled together (merged by GRO when the input turns
+// inlet.gro on) and super-frames scattered over several buffers with a
+// NIC's offload metadata (checksum state, gso_size/gso_segs), some with a
+// byte damaged deep in the chain.
 //
 // Invariants, checked after every op:
 //   - the application reads exactly the peer's stream: byte i read is the
@@ -95,6 +99,13 @@ class Harness {
     t.set(Tunable::kTcpTimestamps, (knobs >> 1) & 1);
     t.set(Tunable::kTcpWindowScaling, (knobs >> 2) & 1);
     t.set(Tunable::kTcpSyncookies, ((knobs >> 3) & 3) % 3);
+#if INLET_WITH_GRO
+    t.set(Tunable::kGro, (knobs >> 5) & 1);
+#endif
+    // 0x80: the op language with bursts and super-frames (kinds 13, 14).
+    // Without it, op % 13 as before they existed, so older corpora and
+    // regression inputs keep their meaning.
+    op_kinds_ = (knobs & 0x80) ? 15 : 13;
     stack_ = std::make_unique<Stack>(t, &clock_);
     pool_start_ = stack_->pool().in_use();  // before the port posts its RX buffers
     auto port = std::make_unique<sim::SimPort>(sim::SimPortConfig{.name = "sim0", .rx_ring_size = 64, .tx_ring_size = 256});
@@ -140,7 +151,7 @@ class Harness {
 
  private:
   void step(uint8_t op) {
-    switch (op % 13) {
+    switch (op % op_kinds_) {
       case 0: syn(op); break;
       case 1: handshake_ack(op); break;
       case 2: case 3: case 4: data(op); break;
@@ -150,6 +161,8 @@ class Harness {
       case 8: case 9: read(op); break;
       case 10: close(op); break;
       case 11: accept(); break;
+      case 13: burst(op); break;
+      case 14: super_frame(op); break;
       default: {  // anything but SYN, anywhere near the window
         const int64_t at = static_cast<int64_t>(m_.rel(m_.last_ack)) + static_cast<int8_t>(in_.u8()) * 16;
         segment(at, in_.small_below(200), static_cast<uint8_t>(in_.u8() & ~fl::kSyn), op);
@@ -225,6 +238,71 @@ class Harness {
     segment(at, len, flags, op);
   }
 
+  // 2..8 data segments of one size (the last may be shorter) received in one
+  // poll, as a NIC ring hands a burst to NAPI: what GRO merges. Sometimes
+  // one is dropped, duplicated or two swap places, which GRO must not merge
+  // across. A connection made by a SYN cookie inside a burst would leave the
+  // model unsure which segment made it, so without a live accepted socket
+  // this is one ordinary segment.
+  void burst(uint8_t op) {
+    const bool live = m_.sock != nullptr && !m_.sock->was_reset() && m_.sock->state() != tcp::TcpState::kClosed;
+    if (!live) {
+      data(op);
+      return;
+    }
+    const uint32_t n = 2 + in_.u8() % 7;
+    const uint32_t size = 1 + in_.small_below(1460);
+    int64_t at = (op & 0x08) ? m_.contiguous : m_.rel(m_.last_ack);
+    at += static_cast<int8_t>(in_.u8()) / 8;
+    const uint8_t fault = in_.u8();
+    const uint8_t options_choice = in_.u8() & 0x0C;  // timestamps or SACK blocks, the same on each
+    std::vector<int64_t> starts;
+    std::vector<uint32_t> lengths;
+    for (uint32_t i = 0; i < n; ++i) {
+      starts.push_back(at + int64_t{i} * size);
+      lengths.push_back(i + 1 == n && (fault & 0x80) ? 1 + size / 2 : size);
+    }
+    const uint32_t victim = (fault >> 3) % n;
+    switch (fault & 7) {
+      case 1: starts.erase(starts.begin() + victim); lengths.erase(lengths.begin() + victim); break;  // a loss
+      case 2: starts.insert(starts.begin() + victim, starts[victim]); lengths.insert(lengths.begin() + victim, lengths[victim]); break;
+      case 3: if (victim + 1 < starts.size()) { std::swap(starts[victim], starts[victim + 1]); std::swap(lengths[victim], lengths[victim + 1]); } break;
+      default: break;
+    }
+    const wire::TcpOptions o = options(options_choice, false);
+    for (size_t i = 0; i < starts.size(); ++i) {
+      uint8_t flags = fl::kAck;
+      if (i + 1 == starts.size()) flags |= (op & 0x20) ? fl::kPsh : 0;
+      if (i + 1 == starts.size() && (op & 0x40) && (fault & 0x40)) flags |= fl::kFin;
+      segment(starts[i], lengths[i], flags, op, &o, /*poll_after=*/false);
+    }
+    run_stack();
+    collect();
+  }
+
+  // One TCP segment of up to 9000 bytes DMA'd across as many buffers as it
+  // needs, the head carrying the offload metadata the input chooses (gso
+  // values need not be true: the stack must not trust them with memory).
+  // With no checksum offload, a damaged byte anywhere in the chain must get
+  // the frame dropped as a checksum error, never delivered.
+  void super_frame(uint8_t op) {
+    int64_t at = (op & 0x08) ? m_.contiguous : m_.rel(m_.last_ack);
+    at += static_cast<int8_t>(in_.u8()) / 4;
+    const uint32_t len = 1 + in_.small_below(9000);
+    const uint8_t meta = in_.u8();
+    sim::SimPort::RxOffload offload;
+    offload.csum = static_cast<ChecksumState>(meta & 3);
+    offload.gso_size = static_cast<uint16_t>((meta & 4) ? in_.u16() : std::min<uint32_t>(len, 1448));
+    offload.gso_segs = static_cast<uint16_t>((meta & 8) ? in_.u16() : (len + offload.gso_size - 1) / std::max<uint16_t>(offload.gso_size, 1));
+    const bool damage = (meta & 0x30) == 0x30 && offload.csum != ChecksumState::kUnnecessary &&
+                        offload.csum != ChecksumState::kPartial;
+    const uint32_t damage_at = in_.small_below(len);
+    uint8_t flags = fl::kAck | ((op & 0x20) ? fl::kPsh : 0);
+    if ((op & 0x40) && (meta & 0x40)) flags |= fl::kFin;
+    Scatter scatter{offload, damage ? static_cast<int64_t>(damage_at) : -1};
+    segment(at, len, flags, op, nullptr, true, &scatter);
+  }
+
   void rst(uint8_t op) {
     int64_t at = m_.rel(m_.last_ack);
     const uint8_t where = in_.u8();
@@ -234,7 +312,16 @@ class Harness {
 
   // A segment at stream offset `at` (relative to IRS + 1) carrying the
   // peer's bytes for [at, at + len).
-  void segment(int64_t at, uint32_t len, uint8_t flags, uint8_t op) {
+  // With `scatter`, the frame arrives scattered over buffers with offload
+  // metadata, and a damaged payload byte if it says so (then the model marks
+  // nothing: those bytes must never reach the application). Without
+  // `poll_after`, the frame waits in the RX ring for the caller's poll.
+  struct Scatter {
+    sim::SimPort::RxOffload offload;
+    int64_t damage_at = -1;  // payload offset to damage, or -1
+  };
+  void segment(int64_t at, uint32_t len, uint8_t flags, uint8_t op, const wire::TcpOptions* fixed_options = nullptr,
+               bool poll_after = true, const Scatter* scatter = nullptr) {
     if (at < -65536 || at + len >= kStream) return;
     wire::TcpRepr h;
     h.src_port = m_.port;
@@ -246,12 +333,15 @@ class Harness {
     static constexpr uint16_t kWindows[] = {65535, 65535, 0, 1, 512, 29200, 8192, 65535};
     h.window = kWindows[(op >> 3) & 7];
     h.urgent_pointer = (flags & fl::kUrg) ? in_.u16() : 0;
-    h.options = options(in_.u8(), false);
+    h.options = fixed_options != nullptr ? *fixed_options : options(in_.u8(), false);
     std::vector<uint8_t> payload(len);
     for (uint32_t i = 0; i < len; ++i) payload[i] = stream_byte(h.seq + i);
-    if (len > 0) m_.mark(at, len);
-    if ((flags & fl::kFin) && at + len >= 0) m_.fin_offsets.push_back(static_cast<uint32_t>(at + len));
-    send_tcp(h, payload);
+    const bool damaged = scatter != nullptr && scatter->damage_at >= 0;
+    if (!damaged) {
+      if (len > 0) m_.mark(at, len);
+      if ((flags & fl::kFin) && at + len >= 0) m_.fin_offsets.push_back(static_cast<uint32_t>(at + len));
+    }
+    send_tcp(h, payload, poll_after, scatter);
   }
 
   void advance(uint8_t op) {
@@ -313,20 +403,29 @@ class Harness {
     poll();
   }
 
-  void send_tcp(const wire::TcpRepr& h, std::span<const uint8_t> payload) {
+  void send_tcp(const wire::TcpRepr& h, std::span<const uint8_t> payload, bool poll_after = true,
+                const Scatter* scatter = nullptr) {
     if (trace_) {
       std::fprintf(stderr, "peer  > flags %02x seq +%lld ack %u len %zu win %u (contiguous %u)\n", h.flags,
                    static_cast<long long>(m_.rel(h.seq)), h.ack - m_.stack_iss, payload.size(), h.window, m_.contiguous);
     }
     const size_t queued_before = listener_->accept_queue_length();
-    nic_->wire_receive(peer_.tcp(wire::MacAddress({2, 0, 0, 0, 0, 2}), our_ip_, h, payload));
+    auto frame = peer_.tcp(wire::MacAddress({2, 0, 0, 0, 0, 2}), our_ip_, h, payload);
+    const bool damaged = scatter != nullptr && scatter->damage_at >= 0;
+    if (damaged) frame[frame.size() - payload.size() + static_cast<size_t>(scatter->damage_at)] ^= 0x5A;
+    if (scatter != nullptr) {
+      nic_->wire_receive_scattered(frame, scatter->offload);
+    } else {
+      nic_->wire_receive(frame);
+    }
+    if (!poll_after) return;  // the burst's caller polls (and has no SYN cookie to re-base)
     run_stack();
     // A SYN cookie keeps no state: the ACK that completes the handshake
     // defines the IRS as its seq - 1 (the cookie's additive hash lets seq and
     // ack both be off by the same amount, as in Linux), and the cookie stays
     // good for later ACKs on the same tuple once the first connection is gone.
     // Re-base the model on the ACK that made the connection.
-    if (m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
+    if (!damaged && m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
         listener_->accept_queue_length() > queued_before && m_.isn != h.seq - 1) {
       if (trace_) std::fprintf(stderr, "model: cookie connection, IRS re-based by %lld\n", static_cast<long long>(m_.rel(h.seq)));
       if (m_.sock != nullptr) {  // the tuple was free, so its old socket is dead: hang up on it
@@ -434,6 +533,7 @@ class Harness {
   uint32_t states_seen_ = 0;  // TcpState bits the accepted socket was seen in
   bool zero_window_seen_ = false;
   bool ooo_seen_ = false;
+  int op_kinds_ = 13;
 };
 
 }  // namespace
