@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -179,6 +180,18 @@ struct Script {
   void close() { u8(op(10, 0x80, 0)); }
   void shutdown_write() { u8(op(10, 0x80, 0x80)); }
   void rst() { u8(op(6, 0x47, 0x00)); u8(0); u8(0); }
+  // (extended language) A SYN with MSS, window scale, SACK-permitted and a
+  // Fast Open option: `tfo` 0x10 a cookie request, 0x20 the cookie the stack
+  // gave, 0x30 a forged one; `data` bytes on the SYN; `new_isn` starts a new
+  // connection from the next port.
+  void syn_fast_open(uint8_t tfo, uint16_t data, std::optional<uint32_t> new_isn = std::nullopt) {
+    const uint8_t bits = static_cast<uint8_t>((new_isn ? 0x80 : 0) | (data > 0 ? 0x20 : 0));
+    u8(op(0, 0xE0, bits));
+    if (new_isn) u32(*new_isn);
+    u16(65535); u8(static_cast<uint8_t>(0x07 | tfo)); u16(1460); u8(7);
+    if (tfo == 0x30) { u8(8); for (int i = 0; i < 8; ++i) u8(static_cast<uint8_t>(0xA0 + i)); }
+    if (data > 0) u16(data);
+  }
   // `n` segments of `size` bytes from the peer's next offset in one poll;
   // `fault` as tcp_state_fuzz.cc's burst (0 none, 1 loss, 2 duplicate, 3 swap; bits 3..5 pick the victim).
   void burst(uint8_t n, uint16_t size, uint8_t fault) {
@@ -231,6 +244,16 @@ void tcp_state_seeds() {
     s.syn(); s.ack(); s.accept(); s.super_frame(6000, 0); s.read(); s.super_frame(3000, 1); s.super_frame(4000, 0x30, 3999);
     s.super_frame(2500, 3); s.read(); s.super_frame(1, 2); s.read(); s.advance(3);
     write(t, "super_frames_offload_and_damage", s.b);
+  }
+  {
+    // Fast Open on (knobs 0x40): a cookie request, a normal handshake; then a
+    // new connection with the stack's cookie and 300 bytes on the SYN, read
+    // before the handshake completes; then one with a forged cookie.
+    Script s; s.knobs(0xC7); s.u32(9000);
+    s.syn_fast_open(0x10, 0); s.ack(); s.accept(); s.data(100); s.read(); s.close();
+    s.syn_fast_open(0x20, 300, 50000); s.read(); s.ack(); s.data(200); s.read();
+    s.syn_fast_open(0x30, 100, 70000); s.ack(); s.accept(); s.read(); s.advance(6);
+    write(t, "fast_open_cookie_request_cookie_forged", s.b);
   }
 }
 

@@ -9,7 +9,9 @@
 // bursts of segments polled together (merged by GRO when the input turns
 // inlet.gro on) and super-frames scattered over several buffers with a
 // NIC's offload metadata (checksum state, gso_size/gso_segs), some with a
-// byte damaged deep in the chain.
+// byte damaged deep in the chain; Fast Open (with the extended language and
+// knobs bit 6): cookie requests, the stack's own cookie or a forged one, with
+// data on the SYN.
 //
 // Invariants, checked after every op:
 //   - the application reads exactly the peer's stream: byte i read is the
@@ -19,6 +21,10 @@
 //   - no segment the stack emits (other than a RST) acknowledges a byte the
 //     peer never sent in order;
 //   - no counter (gauges aside) ever goes backwards;
+//   - the right edge of the window the stack offers (ACK + window scaled by
+//     its SYN-ACK's shift when both sides offered scaling) never moves left
+//     (RFC 9293 3.8.6 and RFC 7323 2.4: shrinking is discouraged; Linux never
+//     retracts an offered window);
 //   - after shutdown the packet pool is back to its starting use.
 #include <algorithm>
 #include <array>
@@ -62,6 +68,9 @@ struct PeerModel {
   uint32_t stack_snd_nxt = 0;              // highest seq + len the stack sent
   uint32_t last_ack = 0;                   // the stack's last ACK number (absolute)
   uint32_t ts_val = 1;
+  uint8_t stack_ws = 0;                    // the shift in the stack's SYN-ACK (both sides offered one)
+  bool edge_valid = false;
+  uint32_t right_edge = 0;                 // the furthest seq the stack's window has offered
   uint64_t read_total = 0;                 // bytes the application read
   tcp::TcpSocket* sock = nullptr;
 
@@ -106,6 +115,10 @@ class Harness {
     // Without it, op % 13 as before they existed, so older corpora and
     // regression inputs keep their meaning.
     op_kinds_ = (knobs & 0x80) ? 15 : 13;
+#if INLET_WITH_TFO
+    // 0x40 (extended only): Fast Open on every listener, cookies required.
+    if ((knobs & 0xC0) == 0xC0) t.set(Tunable::kTcpFastopen, 0x402);
+#endif
     stack_ = std::make_unique<Stack>(t, &clock_);
     pool_start_ = stack_->pool().in_use();  // before the port posts its RX buffers
     auto port = std::make_unique<sim::SimPort>(sim::SimPortConfig{.name = "sim0", .rx_ring_size = 64, .tx_ring_size = 256});
@@ -140,8 +153,13 @@ class Harness {
       for (unsigned i = 0; i < 16; ++i) {
         if (states_seen_ & (1u << i)) std::fprintf(stderr, " %s", std::string(tcp::tcp_state_name(static_cast<tcp::TcpState>(i))).c_str());
       }
-      std::fprintf(stderr, "%s%s; bytes read %llu\n", zero_window_seen_ ? " zero-window" : "",
+      std::fprintf(stderr, "%s%s; bytes read %llu", zero_window_seen_ ? " zero-window" : "",
                    ooo_seen_ ? " out-of-order" : "", static_cast<unsigned long long>(m_.read_total));
+#if INLET_WITH_GRO
+      std::fprintf(stderr, "; GRO merged %llu", static_cast<unsigned long long>(stack_->ip().gro_stats().merged));
+#endif
+      std::fprintf(stderr, "; checksum errors %llu\n",
+                   static_cast<unsigned long long>(stack_->counters().get(Counter::TcpInCsumErrors)));
     }
     stack_->shutdown();
     if (stack_->pool().in_use() != pool_start_) std::fprintf(stderr, "pool in use %u, at start %u\n", stack_->pool().in_use(), pool_start_);
@@ -176,6 +194,17 @@ class Harness {
       if (choice & 0x01) o.mss = static_cast<uint16_t>(in_.u16() % 9000);
       if (choice & 0x02) o.window_scale = static_cast<uint8_t>(in_.u8() % 16);
       if (choice & 0x04) o.sack_permitted = true;
+      if (op_kinds_ == 15 && (choice & 0x30)) {  // Fast Open: request, the stack's cookie, or a forged one
+        o.fast_open = true;
+        if ((choice & 0x30) == 0x20 && tfo_cookie_length_ > 0) {
+          o.set_fast_open_cookie(std::span<const uint8_t>(tfo_cookie_.data(), tfo_cookie_length_));
+        } else if ((choice & 0x30) == 0x30) {
+          std::array<uint8_t, wire::kTcpFastOpenCookieMax> forged{};
+          const size_t n = in_.u8() % (forged.size() + 1);
+          for (size_t i = 0; i < n; ++i) forged[i] = in_.u8();
+          o.set_fast_open_cookie(std::span<const uint8_t>(forged.data(), n));
+        }
+      }
     } else if (choice & 0x04) {
       const uint8_t n = 1 + in_.u8() % 3;
       for (uint8_t i = 0; i < n; ++i) {
@@ -185,7 +214,12 @@ class Harness {
     }
     if (choice & 0x08) {
       if (choice & 0x80) m_.ts_val += in_.u16();  // the peer's clock moves, or a random one (PAWS)
-      o.timestamps = wire::TcpTimestamps{(choice & 0x40) ? in_.u32() : m_.ts_val, in_.u32()};
+      const uint32_t value = (choice & 0x40) ? in_.u32() : m_.ts_val;
+      // The echo: random in the original language; in the extended one the
+      // stack's last TSval unless 0x20 asks for a random one (a cookie
+      // connection decodes its window scale and SACK from it).
+      const uint32_t echo = (op_kinds_ == 13 || syn || (choice & 0x20)) ? in_.u32() : stack_tsval_;
+      o.timestamps = wire::TcpTimestamps{value, echo};
     }
     return o;
   }
@@ -420,6 +454,9 @@ class Harness {
     }
     if (!poll_after) return;  // the burst's caller polls (and has no SYN cookie to re-base)
     run_stack();
+    // A SYN that made a connection at once (Fast Open) was answered by its
+    // child, not by a SYN cookie.
+    syn_made_child_ = (h.flags & fl::kSyn) && listener_->accept_queue_length() > queued_before;
     // A SYN cookie keeps no state: the ACK that completes the handshake
     // defines the IRS as its seq - 1 (the cookie's additive hash lets seq and
     // ack both be off by the same amount, as in Linux), and the cookie stays
@@ -433,6 +470,7 @@ class Harness {
         m_.sock = nullptr;
       }
       m_.isn = h.seq - 1;
+      m_.edge_valid = false;  // a new connection, whose window starts afresh
       std::fill(m_.sent.begin(), m_.sent.end(), false);
       m_.contiguous = 0;
       m_.fin_offsets.clear();
@@ -476,8 +514,19 @@ class Harness {
                    static_cast<long long>(m_.rel(tcp->ack())), tcp->payload().size(), tcp->window());
     }
     if (tcp->rst()) return;  // a reset's ACK answers the offending segment, not the stream
+    if (tcp->options().timestamps) stack_tsval_ = tcp->options().timestamps->value;
     if (tcp->syn()) {
-      m_.cookie_synack = listener_->syn_queue_length() == 0;  // no request kept: a SYN cookie
+      // No request kept and no Fast Open child made: a SYN cookie.
+      m_.cookie_synack = listener_->syn_queue_length() == 0 && !syn_made_child_;
+      // The SYN-ACK carries a shift only when the SYN that made the request
+      // offered one (RFC 7323 2.2); a retransmitted SYN with other options
+      // does not change the request's.
+      m_.stack_ws = tcp->options().window_scale ? std::min<uint8_t>(*tcp->options().window_scale, 14) : 0;
+      m_.edge_valid = false;
+      if (tcp->options().fast_open && tcp->options().fast_open_cookie_length > 0) {
+        tfo_cookie_length_ = tcp->options().fast_open_cookie_length;
+        tfo_cookie_ = tcp->options().fast_open_cookie;
+      }
       m_.have_iss = true;
       m_.stack_iss = tcp->seq();
       m_.stack_snd_nxt = tcp->seq() + 1;
@@ -489,6 +538,22 @@ class Harness {
       const int64_t acked = m_.rel(tcp->ack());
       FUZZ_CHECK(acked <= static_cast<int64_t>(m_.ack_bound()));
       m_.last_ack = tcp->ack();
+      // A SYN-cookie connection takes its shift from the ACK's timestamp
+      // echo, which the input may forge: then the stack's own shift is the
+      // one its window means.
+      const bool shift_known = !m_.cookie_synack || m_.sock != nullptr;
+      const uint8_t shift = m_.cookie_synack && m_.sock != nullptr ? m_.sock->receive_window_scale() : m_.stack_ws;
+      if (!tcp->syn() && !shift_known) m_.edge_valid = false;
+      if (!tcp->syn() && shift_known) {
+        const uint32_t right = tcp->ack() + (uint32_t{tcp->window()} << shift);
+        if (m_.edge_valid && static_cast<int32_t>(right - m_.right_edge) < 0) {
+          std::fprintf(stderr, "window retracted: right edge +%lld after +%lld (shift %u)\n",
+                       static_cast<long long>(m_.rel(right)), static_cast<long long>(m_.rel(m_.right_edge)), shift);
+          FUZZ_CHECK(false);
+        }
+        if (!m_.edge_valid || static_cast<int32_t>(right - m_.right_edge) > 0) m_.right_edge = right;
+        m_.edge_valid = true;
+      }
     }
   }
 
@@ -534,6 +599,10 @@ class Harness {
   bool zero_window_seen_ = false;
   bool ooo_seen_ = false;
   int op_kinds_ = 13;
+  bool syn_made_child_ = false;
+  uint32_t stack_tsval_ = 0;       // the last TSval the stack sent this peer
+  uint8_t tfo_cookie_length_ = 0;  // the cookie the stack gave this client (kept across connections)
+  std::array<uint8_t, wire::kTcpFastOpenCookieMax> tfo_cookie_{};
 };
 
 }  // namespace
