@@ -25,6 +25,8 @@
 //     its SYN-ACK's shift when both sides offered scaling) never moves left
 //     (RFC 9293 3.8.6 and RFC 7323 2.4: shrinking is discouraged; Linux never
 //     retracts an offered window);
+//   - a SYN-cookie connection whose handshake ACK echoed the SYN-ACK's
+//     timestamp truly runs with the window scale that SYN-ACK offered;
 //   - after shutdown the packet pool is back to its starting use.
 #include <algorithm>
 #include <array>
@@ -32,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +74,9 @@ struct PeerModel {
   uint8_t stack_ws = 0;                    // the shift in the stack's SYN-ACK (both sides offered one)
   bool edge_valid = false;
   uint32_t right_edge = 0;                 // the furthest seq the stack's window has offered
+  uint32_t synack_tsval = 0;               // the TSval of the stack's last SYN-ACK (a cookie's options)
+  std::vector<std::optional<uint8_t>> cookie_expect;  // per cookie connection made, in order: the shift
+                                                      // it must have (echo true) or nullopt (forged)
   uint64_t read_total = 0;                 // bytes the application read
   tcp::TcpSocket* sock = nullptr;
 
@@ -395,6 +401,11 @@ class Harness {
         if (m_.sock != nullptr) m_.sock->close();
         m_.sock = s;
         m_.read_total = 0;
+        if (s->from_syncookie() && !m_.cookie_expect.empty()) {
+          const std::optional<uint8_t> shift = m_.cookie_expect.front();
+          m_.cookie_expect.erase(m_.cookie_expect.begin());
+          FUZZ_CHECK(!shift || s->receive_window_scale() == *shift);
+        }
       } else {
         s->close();  // an older connection's: the application hangs up on it
       }
@@ -463,6 +474,12 @@ class Harness {
     // good for later ACKs on the same tuple once the first connection is gone.
     // Re-base the model on the ACK that made the connection.
     if (!damaged && m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
+        listener_->accept_queue_length() > queued_before) {
+      const bool echo_true = h.options.timestamps && h.options.timestamps->echo == m_.synack_tsval;
+      m_.cookie_expect.push_back(echo_true ? std::optional<uint8_t>(m_.stack_ws) : std::nullopt);
+      m_.edge_valid = false;  // a new connection (even on the same IRS), whose window starts afresh
+    }
+    if (!damaged && m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
         listener_->accept_queue_length() > queued_before && m_.isn != h.seq - 1) {
       if (trace_) std::fprintf(stderr, "model: cookie connection, IRS re-based by %lld\n", static_cast<long long>(m_.rel(h.seq)));
       if (m_.sock != nullptr) {  // the tuple was free, so its old socket is dead: hang up on it
@@ -470,7 +487,6 @@ class Harness {
         m_.sock = nullptr;
       }
       m_.isn = h.seq - 1;
-      m_.edge_valid = false;  // a new connection, whose window starts afresh
       std::fill(m_.sent.begin(), m_.sent.end(), false);
       m_.contiguous = 0;
       m_.fin_offsets.clear();
@@ -523,6 +539,7 @@ class Harness {
       // does not change the request's.
       m_.stack_ws = tcp->options().window_scale ? std::min<uint8_t>(*tcp->options().window_scale, 14) : 0;
       m_.edge_valid = false;
+      m_.synack_tsval = tcp->options().timestamps ? tcp->options().timestamps->value : 0;
       if (tcp->options().fast_open && tcp->options().fast_open_cookie_length > 0) {
         tfo_cookie_length_ = tcp->options().fast_open_cookie_length;
         tfo_cookie_ = tcp->options().fast_open_cookie;
