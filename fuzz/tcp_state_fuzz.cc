@@ -74,7 +74,7 @@ struct PeerModel {
   uint8_t stack_ws = 0;                    // the shift in the stack's SYN-ACK (both sides offered one)
   bool edge_valid = false;
   uint32_t right_edge = 0;                 // the furthest seq the stack's window has offered
-  uint32_t synack_tsval = 0;               // the TSval of the stack's last SYN-ACK (a cookie's options)
+  std::optional<uint32_t> synack_tsval;    // the TSval of the stack's last SYN-ACK (a cookie's options)
   std::vector<std::optional<uint8_t>> cookie_expect;  // per cookie connection made, in order: the shift
                                                       // it must have (echo true) or nullopt (forged)
   uint64_t read_total = 0;                 // bytes the application read
@@ -404,6 +404,9 @@ class Harness {
         if (s->from_syncookie() && !m_.cookie_expect.empty()) {
           const std::optional<uint8_t> shift = m_.cookie_expect.front();
           m_.cookie_expect.erase(m_.cookie_expect.begin());
+          if (shift && s->receive_window_scale() != *shift) {
+            std::fprintf(stderr, "cookie connection: window scale %u, its SYN-ACK offered %u\n", s->receive_window_scale(), *shift);
+          }
           FUZZ_CHECK(!shift || s->receive_window_scale() == *shift);
         }
       } else {
@@ -451,8 +454,9 @@ class Harness {
   void send_tcp(const wire::TcpRepr& h, std::span<const uint8_t> payload, bool poll_after = true,
                 const Scatter* scatter = nullptr) {
     if (trace_) {
-      std::fprintf(stderr, "peer  > flags %02x seq +%lld ack %u len %zu win %u (contiguous %u)\n", h.flags,
-                   static_cast<long long>(m_.rel(h.seq)), h.ack - m_.stack_iss, payload.size(), h.window, m_.contiguous);
+      std::fprintf(stderr, "peer  > flags %02x seq +%lld ack %u len %zu win %u (contiguous %u)%s\n", h.flags,
+                   static_cast<long long>(m_.rel(h.seq)), h.ack - m_.stack_iss, payload.size(), h.window, m_.contiguous,
+                   describe(h.options).c_str());
     }
     const size_t queued_before = listener_->accept_queue_length();
     auto frame = peer_.tcp(wire::MacAddress({2, 0, 0, 0, 0, 2}), our_ip_, h, payload);
@@ -475,7 +479,11 @@ class Harness {
     // Re-base the model on the ACK that made the connection.
     if (!damaged && m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
         listener_->accept_queue_length() > queued_before) {
-      const bool echo_true = h.options.timestamps && h.options.timestamps->echo == m_.synack_tsval;
+      // Honest: the echo of the SYN-ACK's TSval, or no timestamps when the
+      // SYN-ACK had none (RFC 7323 3.2: not to be sent unless negotiated; a
+      // stateless cookie cannot tell, and decodes whatever echo comes).
+      const bool echo_true = m_.synack_tsval ? h.options.timestamps && h.options.timestamps->echo == *m_.synack_tsval
+                                             : !h.options.timestamps;
       m_.cookie_expect.push_back(echo_true ? std::optional<uint8_t>(m_.stack_ws) : std::nullopt);
       m_.edge_valid = false;  // a new connection (even on the same IRS), whose window starts afresh
     }
@@ -494,6 +502,15 @@ class Harness {
       if (h.flags & fl::kFin) m_.fin_offsets.push_back(static_cast<uint32_t>(payload.size()));
     }
     collect();
+  }
+
+  static std::string describe(const wire::TcpOptions& o) {
+    std::string out;
+    char b[64];
+    if (o.window_scale) { std::snprintf(b, sizeof b, " ws %u", *o.window_scale); out += b; }
+    if (o.timestamps) { std::snprintf(b, sizeof b, " ts %08x/%08x", o.timestamps->value, o.timestamps->echo); out += b; }
+    if (o.sack_permitted) out += " sackok";
+    return out;
   }
 
   void send(const std::vector<uint8_t>& frame) {
@@ -526,8 +543,9 @@ class Harness {
     FUZZ_CHECK(tcp.ok());
     if (tcp->dst_port() != m_.port || tcp->src_port() != kListenPort) return;
     if (trace_) {
-      std::fprintf(stderr, "stack > flags %02x seq %u ack +%lld len %zu win %u\n", tcp->flags(), tcp->seq() - m_.stack_iss,
-                   static_cast<long long>(m_.rel(tcp->ack())), tcp->payload().size(), tcp->window());
+      std::fprintf(stderr, "stack > flags %02x seq %u ack +%lld len %zu win %u%s\n", tcp->flags(), tcp->seq() - m_.stack_iss,
+                   static_cast<long long>(m_.rel(tcp->ack())), tcp->payload().size(), tcp->window(),
+                   describe(tcp->options()).c_str());
     }
     if (tcp->rst()) return;  // a reset's ACK answers the offending segment, not the stream
     if (tcp->options().timestamps) stack_tsval_ = tcp->options().timestamps->value;
@@ -539,7 +557,8 @@ class Harness {
       // does not change the request's.
       m_.stack_ws = tcp->options().window_scale ? std::min<uint8_t>(*tcp->options().window_scale, 14) : 0;
       m_.edge_valid = false;
-      m_.synack_tsval = tcp->options().timestamps ? tcp->options().timestamps->value : 0;
+      m_.synack_tsval.reset();
+      if (tcp->options().timestamps) m_.synack_tsval = tcp->options().timestamps->value;
       if (tcp->options().fast_open && tcp->options().fast_open_cookie_length > 0) {
         tfo_cookie_length_ = tcp->options().fast_open_cookie_length;
         tfo_cookie_ = tcp->options().fast_open_cookie;
