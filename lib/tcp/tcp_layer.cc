@@ -196,14 +196,18 @@ void TcpLayer::drop(PacketRef&& p, DropReason reason) {
 // The checksum of a segment scattered over a receive chain (RFC 1071 2(A):
 // blocks at odd offsets are combined byte-swapped).
 bool TcpLayer::chain_checksum_ok(const Packet& p, const Ipv4Delivery& d) {
-  uint32_t sum = wire::ipv4_pseudo_header_sum(d.src, d.dst, wire::ipproto::kTcp,
-                                              static_cast<uint16_t>(p.frame_length()));
-  size_t offset = 0;
+  // One walk: each buffer's sum at its offset, then the pseudo-header (whose
+  // length is the total just found) at offset 0.
+  uint32_t sum = 0;
+  size_t length = 0;
   for (const Packet* q = &p; q != nullptr; q = q->chain) {
-    sum = wire::checksum_combine(sum, wire::checksum_accumulate(q->bytes()), offset);
-    offset += q->length();
+    sum = wire::checksum_combine(sum, wire::checksum_accumulate(q->bytes()), length);
+    length += q->length();
   }
-  return p.frame_length() <= 0xFFFF && wire::checksum_finish(sum) == 0;
+  if (length > 0xFFFF) return false;
+  sum = wire::checksum_combine(
+      sum, wire::ipv4_pseudo_header_sum(d.src, d.dst, wire::ipproto::kTcp, static_cast<uint16_t>(length)), 0);
+  return wire::checksum_finish(sum) == 0;
 }
 
 void TcpLayer::keep_first_buffer(Packet& p) {
