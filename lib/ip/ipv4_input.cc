@@ -106,6 +106,14 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
     drop(std::move(p), DropReason::kIpGsoNotTcp);
     return;
   }
+  if (p->gso_segs > 1) {
+    // A device's segment count is a hint (Linux marks a TAP's SKB_GSO_DODGY
+    // and recomputes it): never more segments than the datagram's L4 bytes
+    // fill at gso_size each, so a lying count cannot inflate TcpInSegs.
+    const uint32_t l4 = ip->total_length() - static_cast<uint32_t>(ip->header_length());
+    const uint32_t most = p->gso_size > 0 ? std::max<uint32_t>((l4 + p->gso_size - 1) / p->gso_size, 1) : 1;
+    if (p->gso_segs > most) p->gso_segs = static_cast<uint16_t>(most);
+  }
   Ipv4Delivery d;
   d.src = src;
   d.dst = dst;
