@@ -285,7 +285,7 @@ class Harness {
   // model unsure which segment made it, so without a live accepted socket
   // this is one ordinary segment.
   void burst(uint8_t op) {
-    const bool live = m_.sock != nullptr && !m_.sock->was_reset() && m_.sock->state() != tcp::TcpState::kClosed;
+    const bool live = m_.sock != nullptr && !socket_dead(*m_.sock);
     if (!live) {
       data(op);
       return;
@@ -394,26 +394,33 @@ class Harness {
 
   void accept() {
     while (tcp::TcpSocket* s = listener_->accept()) {
-      const bool current_dead = m_.sock != nullptr && (m_.sock->was_reset() || m_.sock->state() == tcp::TcpState::kClosed);
+      const bool current_dead = m_.sock != nullptr && socket_dead(*m_.sock);
+      if (s->tuple().remote_port == m_.port && s->from_syncookie() && !m_.cookie_expect.empty()) {
+        // Every cookie connection of this peer, adopted or not, in the order made.
+        const std::optional<uint8_t> shift = m_.cookie_expect.front();
+        m_.cookie_expect.erase(m_.cookie_expect.begin());
+        if (shift && s->receive_window_scale() != *shift) {
+          std::fprintf(stderr, "cookie connection: window scale %u, its SYN-ACK offered %u\n", s->receive_window_scale(), *shift);
+        }
+        FUZZ_CHECK(!shift || s->receive_window_scale() == *shift);
+      }
       if (s->tuple().remote_port == m_.port && (m_.sock == nullptr || current_dead)) {
         // The same tuple and ISN may come back after a reset or close: a new
         // socket whose reads start from offset 0 of the same stream again.
         if (m_.sock != nullptr) m_.sock->close();
         m_.sock = s;
         m_.read_total = 0;
-        if (s->from_syncookie() && !m_.cookie_expect.empty()) {
-          const std::optional<uint8_t> shift = m_.cookie_expect.front();
-          m_.cookie_expect.erase(m_.cookie_expect.begin());
-          if (shift && s->receive_window_scale() != *shift) {
-            std::fprintf(stderr, "cookie connection: window scale %u, its SYN-ACK offered %u\n", s->receive_window_scale(), *shift);
-          }
-          FUZZ_CHECK(!shift || s->receive_window_scale() == *shift);
-        }
       } else {
         s->close();  // an older connection's: the application hangs up on it
       }
     }
     poll();
+  }
+
+  // A socket the tuple no longer leads to: reset, closed, or TIME-WAIT (the
+  // socket object stays in that state after its TIME-WAIT entry is gone).
+  static bool socket_dead(const tcp::TcpSocket& s) {
+    return s.was_reset() || s.state() == tcp::TcpState::kClosed || s.state() == tcp::TcpState::kTimeWait;
   }
 
   void read(uint8_t op) {
@@ -459,6 +466,7 @@ class Harness {
                    describe(h.options).c_str());
     }
     const size_t queued_before = listener_->accept_queue_length();
+    const uint64_t cookies_before = stack_->counters().get(Counter::TcpExtSyncookiesSent);
     auto frame = peer_.tcp(wire::MacAddress({2, 0, 0, 0, 0, 2}), our_ip_, h, payload);
     const bool damaged = scatter != nullptr && scatter->damage_at >= 0;
     if (damaged) frame[frame.size() - payload.size() + static_cast<size_t>(scatter->damage_at)] ^= 0x5A;
@@ -469,9 +477,12 @@ class Harness {
     }
     if (!poll_after) return;  // the burst's caller polls (and has no SYN cookie to re-base)
     run_stack();
-    // A SYN that made a connection at once (Fast Open) was answered by its
-    // child, not by a SYN cookie.
-    syn_made_child_ = (h.flags & fl::kSyn) && listener_->accept_queue_length() > queued_before;
+    // Whether this segment was answered with a SYN cookie: the SYN-ACK that
+    // collect() is about to see (a request's, a Fast Open child's or a
+    // timer's retransmission is not; a cookie is never retransmitted). The
+    // SYN queue's length cannot tell: with tcp_syncookies = 1 a cookie goes
+    // out when the queue is full of other tuples' requests.
+    cookie_this_send_ = stack_->counters().get(Counter::TcpExtSyncookiesSent) > cookies_before;
     // A SYN cookie keeps no state: the ACK that completes the handshake
     // defines the IRS as its seq - 1 (the cookie's additive hash lets seq and
     // ack both be off by the same amount, as in Linux), and the cookie stays
@@ -486,14 +497,14 @@ class Harness {
                                              : !h.options.timestamps;
       m_.cookie_expect.push_back(echo_true ? std::optional<uint8_t>(m_.stack_ws) : std::nullopt);
       m_.edge_valid = false;  // a new connection (even on the same IRS), whose window starts afresh
-    }
-    if (!damaged && m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
-        listener_->accept_queue_length() > queued_before && m_.isn != h.seq - 1) {
-      if (trace_) std::fprintf(stderr, "model: cookie connection, IRS re-based by %lld\n", static_cast<long long>(m_.rel(h.seq)));
       if (m_.sock != nullptr) {  // the tuple was free, so its old socket is dead: hang up on it
         m_.sock->close();
         m_.sock = nullptr;
       }
+    }
+    if (!damaged && m_.cookie_synack && !(h.flags & fl::kSyn) && (h.flags & fl::kAck) &&
+        listener_->accept_queue_length() > queued_before && m_.isn != h.seq - 1) {
+      if (trace_) std::fprintf(stderr, "model: cookie connection, IRS re-based by %lld\n", static_cast<long long>(m_.rel(h.seq)));
       m_.isn = h.seq - 1;
       std::fill(m_.sent.begin(), m_.sent.end(), false);
       m_.contiguous = 0;
@@ -502,6 +513,7 @@ class Harness {
       if (h.flags & fl::kFin) m_.fin_offsets.push_back(static_cast<uint32_t>(payload.size()));
     }
     collect();
+    cookie_this_send_ = false;
   }
 
   static std::string describe(const wire::TcpOptions& o) {
@@ -550,8 +562,7 @@ class Harness {
     if (tcp->rst()) return;  // a reset's ACK answers the offending segment, not the stream
     if (tcp->options().timestamps) stack_tsval_ = tcp->options().timestamps->value;
     if (tcp->syn()) {
-      // No request kept and no Fast Open child made: a SYN cookie.
-      m_.cookie_synack = listener_->syn_queue_length() == 0 && !syn_made_child_;
+      m_.cookie_synack = cookie_this_send_;
       // The SYN-ACK carries a shift only when the SYN that made the request
       // offered one (RFC 7323 2.2); a retransmitted SYN with other options
       // does not change the request's.
@@ -635,7 +646,7 @@ class Harness {
   bool zero_window_seen_ = false;
   bool ooo_seen_ = false;
   int op_kinds_ = 13;
-  bool syn_made_child_ = false;
+  bool cookie_this_send_ = false;  // the segment send_tcp is delivering was answered by a SYN cookie
   uint32_t stack_tsval_ = 0;       // the last TSval the stack sent this peer
   uint8_t tfo_cookie_length_ = 0;  // the cookie the stack gave this client (kept across connections)
   std::array<uint8_t, wire::kTcpFastOpenCookieMax> tfo_cookie_{};

@@ -2,6 +2,7 @@
 #include "ip/ipv4_layer.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 
 namespace inlet::ip {
 
@@ -108,10 +109,17 @@ void Ipv4Layer::receive_ipv4(PacketRef p, link::Interface& in) {
   }
   if (p->gso_segs > 1) {
     // A device's segment count is a hint (Linux marks a TAP's SKB_GSO_DODGY
-    // and recomputes it): never more segments than the datagram's L4 bytes
-    // fill at gso_size each, so a lying count cannot inflate TcpInSegs.
-    const uint32_t l4 = ip->total_length() - static_cast<uint32_t>(ip->header_length());
-    const uint32_t most = p->gso_size > 0 ? std::max<uint32_t>((l4 + p->gso_size - 1) / p->gso_size, 1) : 1;
+    // and recomputes it): never more segments than the TCP payload fills at
+    // gso_size each, so a lying count cannot inflate TcpInSegs. The TCP
+    // header's length is read from the first buffer (a chain keeps every
+    // header there); a malformed one is TCP's to drop, the bound just stays safe.
+    const size_t ihl = ip->header_length();
+    const uint32_t l4 = ip->total_length() - static_cast<uint32_t>(ihl);
+    const std::span<const uint8_t> head = p->bytes();
+    size_t tcp_header = wire::kTcpMinHeaderLength;
+    if (head.size() > ihl + 12) tcp_header = std::max<size_t>(size_t{head[ihl + 12]} >> 4 << 2, wire::kTcpMinHeaderLength);
+    const uint32_t payload = l4 > tcp_header ? l4 - static_cast<uint32_t>(tcp_header) : 0;
+    const uint32_t most = p->gso_size > 0 ? std::max<uint32_t>((payload + p->gso_size - 1) / p->gso_size, 1) : 1;
     if (p->gso_segs > most) p->gso_segs = static_cast<uint16_t>(most);
   }
   Ipv4Delivery d;

@@ -1000,6 +1000,30 @@ TEST_CASE("H68 super-frame claiming 65,535 segments") {
   expect_unharmed(w);
 }
 
+TEST_CASE("H68 super-frame claiming 65,535 segments: capped at the true count on a boundary") {
+  // 4 x 1448 bytes with the connection's 12 bytes of timestamps: exactly 4
+  // segments (a bound on the bytes past a minimal header would say 5).
+  World w(chain_world());
+  constexpr uint16_t kExact = 4 * 1448;
+  const Bytes f = w.p().data_frame(w.rcv_nxt, kExact);
+  const auto before = w.h().snapshot();
+  REQUIRE(w.h().nic().wire_receive_scattered(f, {ChecksumState::kNone, 1448, 65535}));
+  const auto sent = w.h().run();
+  CHECK(w.h().counter_diff(before, {{Counter::rx_packets, 1},
+                                    {Counter::IpInReceives, 1},
+                                    {Counter::IpInDelivers, 1},
+                                    {Counter::TcpInSegs, 4},
+                                    {Counter::TcpExtTCPHPHits, 1},
+                                    {Counter::TcpExtTCPQuickAck, 1},
+                                    {Counter::tx_packets, 1},
+                                    {Counter::IpOutRequests, 1},
+                                    {Counter::TcpOutSegs, 1}}) == "");
+  CHECK(one_segment(sent).h.ack == w.rcv_nxt + kExact);
+  CHECK(w.c.peer.read_all(w.rcv_nxt) == kExact);
+  w.rcv_nxt += kExact;
+  expect_unharmed(w);
+}
+
 TEST_SUITE_END();
 
 }  // namespace
